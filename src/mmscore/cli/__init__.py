@@ -1,0 +1,1 @@
+"""The ``mmscore`` command line (Typer). ``app.py`` only wires; each command has its own module."""

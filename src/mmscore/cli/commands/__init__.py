@@ -1,0 +1,1 @@
+"""One module per command (or command group member); each exposes ``register(app)``."""

@@ -1,0 +1,74 @@
+"""Entry point: discover command modules, attach groups, run with one-line errors."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+
+from mmscore.cli.app import GROUPS, STATE, app
+from mmscore.errors import MMScoreError
+
+_LOADED = False
+
+
+def load_commands() -> typer.Typer:
+    """Import every ``mmscore.cli.commands`` module and register its commands (once)."""
+    global _LOADED
+    if not _LOADED:
+        import mmscore.cli.commands as commands
+
+        for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+            module = importlib.import_module(f"{commands.__name__}.{info.name}")
+            register = getattr(module, "register", None)
+            if register is not None:
+                register(app)
+        for name, sub in GROUPS.items():
+            if sub.registered_commands or sub.registered_groups:
+                app.add_typer(sub, name=name)
+        _LOADED = True
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; ``MMScoreError`` becomes ``Error: ...`` on stderr and exit code 2."""
+    load_commands()
+    STATE["debug"] = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, standalone_mode=False)
+    except MMScoreError as exc:
+        if STATE["debug"]:
+            raise
+        typer.echo(f"Error: {exc} (use --debug for a traceback)", err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:  # click usage errors in standalone_mode=False arrive as exceptions
+        return int(exc.code or 0)
+    except Exception as exc:  # click.ClickException and friends
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("Aborted.", err=True)
+            return 1
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if STATE["debug"]:
+            raise
+        typer.echo(f"Error: unexpected {type(exc).__name__}: {exc} (use --debug for a traceback)", err=True)
+        return 1
+    return 0
+
+
+def console_main() -> None:  # pragma: no cover - thin wrapper
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Demo parts, one per capability (see ``mmscore.demo``)."""

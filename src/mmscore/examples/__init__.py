@@ -1,0 +1,1 @@
+"""Example data shipped with mmscore (used by ``mmscore demo``)."""

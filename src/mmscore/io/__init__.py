@@ -1,0 +1,1 @@
+"""Files and formats: tables, media, experiment layouts. Every write is atomic."""

@@ -1,0 +1,175 @@
+"""Reading and writing tables (json, jsonl, csv, parquet) with errors that name the file and line.
+
+One implementation used by ``FileStorage``, the command line and every ``INPUT`` argument.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mmscore.errors import ColumnError, InputError
+from mmscore.io.atomic import atomic_path, to_jsonable
+
+TABLE_FORMATS = ("json", "jsonl", "csv", "parquet")
+_EXTENSION_FORMAT = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def table_format(path: str | os.PathLike[str]) -> str:
+    """Return the table format implied by a file's extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _EXTENSION_FORMAT:
+        raise InputError(
+            f"{path}: unsupported table extension {suffix!r}; use one of "
+            f"{', '.join(sorted(_EXTENSION_FORMAT))}"
+        )
+    return _EXTENSION_FORMAT[suffix]
+
+
+def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> pd.DataFrame:
+    """Read a table; a missing or malformed file raises ``InputError`` naming it (and the line)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        return _read_parquet_dir(path)
+    fmt = fmt or table_format(path)
+    if fmt == "jsonl":
+        return pd.DataFrame(_read_jsonl_records(path))
+    if fmt == "json":
+        return pd.DataFrame(_read_json_records(path))
+    if fmt == "csv":
+        try:
+            return pd.read_csv(path, keep_default_na=True)
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: malformed CSV: {exc}") from exc
+    if fmt == "parquet":
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types
+            raise InputError(f"{path}: cannot read parquet: {exc}") from exc
+    raise InputError(f"{path}: unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")
+
+
+def _read_parquet_dir(path: Path) -> pd.DataFrame:
+    shards = sorted(path.glob("*.parquet"))
+    if not shards:
+        raise InputError(f"{path}: directory holds no *.parquet shards")
+    return pd.concat([read_table(shard) for shard in shards], ignore_index=True)
+
+
+def _read_jsonl_records(path: Path) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}, line {line_no}: invalid JSON ({exc.msg})") from exc
+            if not isinstance(record, dict):
+                raise InputError(
+                    f"{path}, line {line_no}: expected a JSON object, got {type(record).__name__}"
+                )
+            records.append(record)
+    return records
+
+
+def _read_json_records(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    if isinstance(data, dict):
+        # column orient {"col": [..]} or {"col": {idx: v}} as pandas writes it
+        if all(isinstance(v, (list, dict)) for v in data.values()):
+            return pd.DataFrame(data).to_dict(orient="records")
+        return [data]
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a JSON list of objects, got {type(data).__name__}")
+    for index, record in enumerate(data):
+        if not isinstance(record, dict):
+            raise InputError(f"{path}, record {index}: expected a JSON object, got {type(record).__name__}")
+    return data
+
+
+def dataframe_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts with NaN/NA turned into None and numpy scalars into Python ones."""
+    out = []
+    for record in df.to_dict(orient="records"):
+        out.append({key: _clean_cell(value) for key, value in record.items()})
+    return out
+
+
+def _clean_cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except TypeError:  # pragma: no cover
+        pass
+    return to_jsonable(value)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None = None) -> Path:
+    """Write a table atomically in the format given (or implied by the extension)."""
+    path = Path(path)
+    fmt = fmt or table_format(path)
+    with atomic_path(path) as tmp:
+        if fmt == "jsonl":
+            with open(tmp, "w", encoding="utf-8") as handle:
+                for record in dataframe_records(df):
+                    handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        elif fmt == "json":
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(dataframe_records(df), handle, ensure_ascii=False, indent=2, allow_nan=False)
+                handle.write("\n")
+        elif fmt == "csv":
+            df.to_csv(tmp, index=False)
+        elif fmt == "parquet":
+            _parquet_safe(df).to_parquet(tmp, index=False)
+        else:
+            raise InputError(f"{path}: unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")
+    return path
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Parquet needs one type per column: serialise mixed dict/list object columns to JSON text."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            kinds = {type(v) for v in out[column] if v is not None and not _is_nan(v)}
+            if len(kinds) > 1 and kinds & {dict, list}:
+                out[column] = [
+                    json.dumps(to_jsonable(v)) if isinstance(v, (dict, list)) else v for v in out[column]
+                ]
+    return out
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def require_columns(df: pd.DataFrame, columns: list[str], where: str = "input table") -> None:
+    """Raise ``ColumnError`` for the first missing column, listing the columns present."""
+    for column in columns:
+        if column not in df.columns:
+            raise ColumnError(column, [str(c) for c in df.columns], where)

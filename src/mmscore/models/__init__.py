@@ -1,0 +1,1 @@
+"""Model loading and clients: CLIP-family encoders, LLM/VLM judges."""

@@ -1,0 +1,42 @@
+"""The operator contract: ``run(storage, ...)`` reads the step's table, adds columns, writes it
+and returns the names of the columns it added."""
+
+from __future__ import annotations
+
+import abc
+import logging
+from typing import Any
+
+import pandas as pd
+
+from mmscore.io.tables import require_columns
+
+logger = logging.getLogger(__name__)
+
+
+class Operator(abc.ABC):
+    """Base class of every mmscore operator.
+
+    Subclasses implement :meth:`run` with DataFlow's signature (``storage`` first, then the
+    column-name keywords) and use :meth:`read_checked` / :meth:`write_result` so every operator
+    reports missing columns and writes its step file the same way.
+    """
+
+    #: registry name (set by ``register_operator``)
+    name: str = ""
+
+    @abc.abstractmethod
+    def run(self, storage: Any, **kwargs: Any) -> list[str]:
+        """Read ``storage``, add columns, write, and return the added column names."""
+
+    def read_checked(self, storage: Any, columns: list[str]) -> pd.DataFrame:
+        """Read the step's table and check that ``columns`` exist (error lists those present)."""
+        df = storage.read(output_type="dataframe")
+        where = str(storage.input_path()) if hasattr(storage, "input_path") else "input table"
+        require_columns(df, [c for c in columns if c], where=where)
+        return df
+
+    def write_result(self, storage: Any, df: pd.DataFrame, columns: list[str]) -> list[str]:
+        path = storage.write(df)
+        logger.info("%s wrote %s (%d rows; columns %s)", type(self).__name__, path, len(df), columns)
+        return columns

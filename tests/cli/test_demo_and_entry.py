@@ -1,0 +1,27 @@
+"""`mmscore demo` runs offline and exits 0; the console script works from a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_runs_offline(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "MMSCORE_QUIET": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mmscore", "demo", "--workspace", str(tmp_path / "ws")],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Demo finished" in proc.stdout
+    assert (tmp_path / "ws" / "storage" / "cache" / "demo_step2.jsonl").exists()
+
+
+def test_unknown_command_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    from mmscore.cli.main import main
+
+    assert main(["no-such-command"]) != 0
