@@ -7,11 +7,22 @@ Operator classes are imported lazily, so ``import mmscore.dataflow`` stays light
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmscore.io.storage import FileStorage
 from mmscore.operators.base import Operator
 from mmscore.operators.registry import get_operator
+
+if TYPE_CHECKING:  # static names for type checkers; at run time they come from __getattr__
+    from mmscore.operators.emscore import EMScoreEval
+    from mmscore.operators.image_text import (
+        CLIPScoreEvaluator,
+        ImageLongCLIPEvaluator,
+        ImageSPECSEvaluator,
+        RefCLIPScoreEvaluator,
+    )
+    from mmscore.operators.media_check import MediaPathChecker
+    from mmscore.operators.text_stats import TextStatsEvaluator
 
 __all__ = [
     "FileStorage",

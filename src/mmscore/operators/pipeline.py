@@ -85,7 +85,7 @@ def run_pipeline(pipeline: Pipeline) -> list[tuple[str, list[str], str]]:
     storage = FileStorage(**pipeline.storage)
     operators = [build_operator(step.name, step.args) for step in pipeline.steps]
     results = []
-    for step, operator in zip(pipeline.steps, operators):
+    for step, operator in zip(pipeline.steps, operators, strict=True):
         step_storage = storage.step()
         try:
             columns = operator.run(step_storage, **step.run)
