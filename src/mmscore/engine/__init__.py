@@ -1,0 +1,1 @@
+"""Execution engines: sharded, restartable output and the optional Ray Data engine."""
