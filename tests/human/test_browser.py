@@ -1,0 +1,221 @@
+"""End to end in real headless Chromium: a person scoring with the keyboard only.
+
+Name -> score three tasks (1-5 + Enter, a comment via C / Esc) -> B back to correct one -> S skip
+-> reload (the queue resumes, name remembered) -> the JSON files on disk say exactly that.
+Every request leaving 127.0.0.1 is aborted and recorded: the page must not make any.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _expected_order(experiment) -> list[tuple[str, str, str, str]]:
+    # the documented default order: sorted by (model, task_type, task_id)
+    return sorted((experiment.experiment, t.model, t.task_type, t.task_id) for t in experiment.tasks)
+
+
+def test_keyboard_scoring_back_reload_and_files(live_server, browser, experiment):
+    from playwright.sync_api import expect
+
+    scorer, url = live_server
+    order = _expected_order(experiment)
+    external: list[str] = []
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(15_000)
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            external.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(url)
+    task = page.locator("#mm-task")
+    progress = page.locator("#mm-progress")
+
+    # --- the page asks for a name; nothing else is shown yet
+    name = page.locator("#mm-annotator textarea, #mm-annotator input").first
+    expect(name).to_be_visible()
+    expect(page.locator("#mm-main")).to_be_hidden()
+    name.focus()
+    page.keyboard.type("Ann Example")
+    page.keyboard.press("Enter")
+    expect(page.locator("#mm-main")).to_be_visible()
+    expect(page.locator("#mm-who")).to_contain_text("Ann Example")
+    expect(task).to_contain_text(order[0][3])
+    expect(progress).to_contain_text("8 left")
+    # blind mode: the model name appears nowhere in the scoring area
+    assert "model-a" not in page.locator("#mm-main").inner_text()
+
+    # --- the generated video is there, loops and is decodable by the browser (transcoded to H.264)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#mm-video video');"
+        " return v && v.readyState >= 2 && v.loop && v.duration > 0 && v.videoWidth === 64; }"
+    )
+    # after Enter in the name box the focus has left it: keys are shortcuts now
+    assert page.evaluate("document.activeElement === document.body || !document.activeElement")
+
+    # --- item 1: score 4 with Enter
+    page.keyboard.press("4")
+    expect(page.locator("#mm-score input[value='4']")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(progress).to_contain_text("7 left")
+    expect(task).to_contain_text(order[1][3])
+    # the form is cleared for the new item
+    expect(page.locator("#mm-score input:checked")).to_have_count(0)
+
+    # --- item 2: Enter without a score does not save; then 2 + Enter
+    page.keyboard.press("Enter")
+    expect(page.locator("#mm-status")).to_contain_text("choose a score")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(progress).to_contain_text("6 left")
+    expect(task).to_contain_text(order[2][3])
+
+    # --- item 3: 5, a comment typed after C (letters s/b/digits must not trigger shortcuts), Esc, Enter
+    page.keyboard.press("5")
+    page.keyboard.press("c")
+    page.keyboard.type("sb 12 subtle board glitch")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    expect(progress).to_contain_text("5 left")
+    expect(task).to_contain_text(order[3][3])
+
+    # --- B: back to item 3, prefilled; correct it to 3 and submit from the comments box with Ctrl+Enter
+    page.keyboard.press("b")
+    expect(task).to_contain_text(order[2][3])
+    expect(task).to_contain_text("Re-opened")
+    expect(page.locator("#mm-score input[value='5']")).to_be_checked()
+    expect(page.locator("#mm-comments textarea")).to_have_value("sb 12 subtle board glitch")
+    page.keyboard.press("3")
+    page.keyboard.press("c")
+    page.keyboard.type(" (corrected)")
+    page.keyboard.press("Control+Enter")
+    # back at the queue head: item 4
+    expect(task).to_contain_text(order[3][3])
+    expect(task).not_to_contain_text("Re-opened")
+    expect(progress).to_contain_text("5 left")
+
+    # --- S: skip item 4 -> item 5
+    page.keyboard.press("s")
+    expect(page.locator("#mm-status")).to_contain_text("Skipped")
+    expect(progress).to_contain_text("5 left")  # a skipped task stays in the queue (at its end)
+    blind_text = page.locator("#mm-main").inner_text()
+    assert "model-b" not in blind_text
+    expect(task).to_contain_text(order[4][3])
+
+    # --- statistics panel (opened with the mouse: it is not part of scoring): model-a 3/4, all 3/8
+    page.locator("#mm-stats-panel button, #mm-stats-panel .label-wrap").first.click()
+    page.locator("#mm-refresh").click()
+    expect(page.locator("#mm-stats")).to_contain_text("75.0%")
+    expect(page.locator("#mm-stats")).to_contain_text("37.5%")
+
+    screenshot = REPO_ROOT / "test-artifacts" / "human_ui.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+
+    # --- reload: the name comes back from the browser, the queue resumes at item 5 (4 was skipped)
+    page.reload()
+    expect(page.locator("#mm-main")).to_be_visible()
+    expect(page.locator("#mm-who")).to_contain_text("Ann Example")
+    expect(task).to_contain_text(order[4][3])
+    expect(progress).to_contain_text("5 left")
+    # Back after the reload walks the same history: the skipped item 4 (no score), then item 3 as corrected
+    page.keyboard.press("b")
+    expect(task).to_contain_text(order[3][3])
+    expect(task).to_contain_text("Re-opened")
+    expect(page.locator("#mm-score input:checked")).to_have_count(0)
+    page.keyboard.press("b")
+    expect(task).to_contain_text(order[2][3])
+    expect(page.locator("#mm-score input[value='3']")).to_be_checked()
+    page.close()
+
+    assert external == [], f"the page tried to reach the network: {external}"
+
+    # --- the files on disk, read independently with json
+    out = Path(scorer.output_dir)
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json"))
+    expected_paths = [f"{e}/{m}/{tt}/{tid}/human-eval.json" for e, m, tt, tid in order[:3]]
+    assert files == sorted(expected_paths)
+    contents = [json.loads((out / p).read_text(encoding="utf-8")) for p in expected_paths]
+    for (exp_name, model, task_type, task_id), data in zip(order[:3], contents, strict=True):
+        assert data["metadata"]["annotator"] == "Ann Example"
+        assert data["metadata"]["scorer"] == "human-eval"
+        assert (
+            data["metadata"]["model_name"],
+            data["metadata"]["task_type"],
+            data["metadata"]["task_id"],
+            data["metadata"]["experiment"],
+        ) == (model, task_type, task_id, exp_name)
+        assert data["result"]["status"] == "completed"
+    assert [d["result"]["solution_correctness_score"] for d in contents] == [4, 2, 3]
+    assert [d["result"]["comments"] for d in contents] == ["", "", "sb 12 subtle board glitch (corrected)"]
+    assert not list(out.rglob(".*.tmp")), "temporary files left behind"
+
+
+@pytest.fixture()
+def agreement_server(experiment, tmp_path: Path, free_port):
+    """A server offering tasks scored by others, started with --annotator Carol; Ann scored item 1."""
+    from mmscore.human import HumanScorer
+    from mmscore.human.store import save_scoring
+    from mmscore.io.experiment import discover_tasks
+
+    first = discover_tasks(experiment.experiment, experiment.data_dir)[0]
+    save_scoring(tmp_path, first, "Ann Example", 4, "first opinion")
+    scorer = HumanScorer(
+        experiment_name=experiment.experiment,
+        data_dir=experiment.data_dir,
+        output_dir=tmp_path,
+        annotator="Carol",
+        include_scored_by_others=True,
+    )
+    port = free_port()
+    scorer.launch_interface(port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield scorer, f"http://127.0.0.1:{port}"
+    finally:
+        scorer.close()
+
+
+def test_second_annotators_get_their_own_files(agreement_server, browser, experiment):
+    """--annotator pre-fills the name (no question asked); ?annotator= in the URL wins; with
+    --include-scored-by-others both re-score Ann's item into files of their own."""
+    from playwright.sync_api import expect
+
+    scorer, url = agreement_server
+    first = _expected_order(experiment)[0]
+    for query, who, score in (("", "Carol", "5"), ("?annotator=Bob%20B.", "Bob B.", "1")):
+        context = browser.new_context()  # fresh localStorage: a different person's browser
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(url + query)
+        expect(page.locator("#mm-who")).to_contain_text(who)
+        expect(page.locator("#mm-task")).to_contain_text(first[3])
+        expect(page.locator("#mm-score input:checked")).to_have_count(0)  # Ann's score is not shown
+        page.keyboard.press(score)
+        page.keyboard.press("Enter")
+        expect(page.locator("#mm-status")).to_contain_text("Saved")
+        context.close()
+
+    folder = Path(scorer.output_dir).joinpath(*first)
+    saved = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+    assert sorted(saved) == ["human-eval.json", "human-eval@bob-b.json", "human-eval@carol.json"]
+    assert (
+        saved["human-eval.json"]["metadata"]["annotator"],
+        saved["human-eval.json"]["result"]["solution_correctness_score"],
+    ) == ("Ann Example", 4)
+    assert saved["human-eval@carol.json"]["result"]["solution_correctness_score"] == 5
+    assert saved["human-eval@bob-b.json"]["metadata"]["annotator"] == "Bob B."
+    assert saved["human-eval@bob-b.json"]["result"]["solution_correctness_score"] == 1
