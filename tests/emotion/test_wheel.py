@@ -119,3 +119,19 @@ def test_xlsx_without_openpyxl_explains_csv_export(write, tmp_path):
     write("x/wheel1.xlsx", "not really a workbook")
     with pytest.raises(InputError, match=r"needs openpyxl.*export the sheet to wheel1.csv"):
         load_wheel_resources(tmp_path / "x")
+
+
+def test_xlsx_release_files_give_the_same_numbers(write, wheel_dir, tmp_path):
+    """The release ships .xlsx sheets: the same tables as workbooks must score identically."""
+    import pandas as pd
+
+    pytest.importorskip("openpyxl")
+    xlsx_dir = tmp_path / "wheel_xlsx"
+    xlsx_dir.mkdir()
+    for csv in wheel_dir.glob("*.csv"):
+        pd.read_csv(csv, dtype=str).to_excel(xlsx_dir / f"{csv.stem}.xlsx", index=False)
+    gold, pred = write("gold.csv", GOLD), write("pred.csv", PRED)
+    from_csv = evaluate_wheel(gold, pred, wheel_dir)
+    from_xlsx = evaluate_wheel(gold, pred, xlsx_dir)
+    assert from_xlsx["final"] == pytest.approx(from_csv["final"])
+    assert from_xlsx["levels"]["level2"]["recall"] == pytest.approx((0.375 + 1.0) / 2)
