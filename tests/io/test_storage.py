@@ -149,3 +149,20 @@ def test_resolve_media_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert resolve_media_path("img.png", tmp_path / "data") == tmp_path / "data" / "img.png"
     assert resolve_media_path("data/img.png", tmp_path / "elsewhere") == Path("data/img.png")
     assert resolve_media_path(str(tmp_path / "data" / "img.png"), None).is_absolute()
+
+
+def test_atomic_writes_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from mmscore.io.atomic import atomic_write_text
+
+    fresh = atomic_write_text(tmp_path / "new.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    existing = tmp_path / "kept.txt"
+    existing.write_text("old")
+    existing.chmod(0o640)
+    atomic_write_text(existing, "new")
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o640 and existing.read_text() == "new"

@@ -31,10 +31,24 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb+") as handle:
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates 0600 files: give the result the mode a plain open() would have
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else _default_file_mode())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _default_file_mode() -> int:
+    """0666 minus the process umask (read without changing it, via /proc when available)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o644
 
 
 def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:

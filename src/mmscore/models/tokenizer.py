@@ -1,0 +1,191 @@
+"""The CLIP byte-level BPE tokenizer, offline, from the vocabulary shipped with mmscore.
+
+Why our own: ``.pt`` checkpoints (OpenAI, Long-CLIP, SPECS) carry no tokenizer, open_clip cannot be
+imported here (it needs torchvision), and transformers 5's ``CLIPTokenizer(vocab_file=...)``
+silently builds a 3-token vocabulary. This module implements the algorithm OpenAI published with
+CLIP (byte-to-unicode table, greedy lowest-rank pair merging, ``</w>`` end-of-word marker) over
+``mmscore/assets/bpe_simple_vocab_16e6.txt.gz`` (MIT, see ``assets/LICENSE-clip-bpe.txt``), so the
+ids equal OpenAI's: start-of-text 49406, end-of-text 49407, padding 0.
+
+Text normalisation. OpenAI runs ``ftfy.fix_text``, unescapes HTML twice, collapses whitespace and
+lowercases. ftfy is optional here: when it is importable it is used (ids then match OpenAI exactly);
+otherwise mmscore applies Unicode NFC normalisation (ftfy's default final step), the double HTML
+unescape, whitespace collapse and lowercasing. The two differ only for text with mojibake or
+exotic punctuation ftfy would repair. ``TEXT_CLEANUP`` names the mode in use and is part of the
+tokenizer id recorded in result signatures.
+
+Difference from OpenAI on purpose: the literal strings ``<|startoftext|>`` / ``<|endoftext|>`` in
+user text are tokenized as ordinary characters, never as special tokens, so a caption cannot inject
+an end-of-text token and move the pooled position.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import regex
+import torch
+
+SOT_ID = 49406
+EOT_ID = 49407
+PAD_ID = 0
+VOCAB_SIZE = 49408
+_N_MERGES = VOCAB_SIZE - 256 - 256 - 2  # 48894 merge rules after the header line
+
+try:  # pragma: no cover - depends on the environment
+    import ftfy as _ftfy
+
+    TEXT_CLEANUP = "ftfy"
+except ImportError:
+    _ftfy = None
+    TEXT_CLEANUP = "nfc"
+
+# OpenAI's pre-tokenisation pattern minus the two special-token alternatives (see module docstring).
+_WORD_PATTERN = regex.compile(
+    r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""", regex.IGNORECASE
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def byte_unicode_table() -> dict[int, str]:
+    """Map every byte to a printable unicode character (so BPE never sees control characters).
+
+    Printable Latin-1 bytes map to themselves; the 68 others are shifted to code points 256.. in
+    byte order. The insertion order of this dict is the order of the first 256 vocabulary entries.
+    """
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    table = {b: chr(b) for b in printable}
+    shift = 0
+    for b in range(256):
+        if b not in table:
+            table[b] = chr(256 + shift)
+            shift += 1
+    return table
+
+
+def default_vocab_path():
+    return resources.files("mmscore.assets").joinpath("bpe_simple_vocab_16e6.txt.gz")
+
+
+@lru_cache(maxsize=4)
+def load_bpe(path: str | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Return (vocabulary in id order, merge rules in rank order) built from the gzip merges file."""
+    source = default_vocab_path() if path is None else path
+    with source.open("rb") if path is None else open(path, "rb") as raw:
+        lines = gzip.decompress(raw.read()).decode("utf-8").split("\n")
+    merges = [tuple(line.split()) for line in lines[1 : 1 + _N_MERGES]]
+    if len(merges) != _N_MERGES or any(len(m) != 2 for m in merges):
+        raise ValueError(f"{source}: not a CLIP BPE merges file (expected {_N_MERGES} merge lines)")
+    base = list(byte_unicode_table().values())
+    vocab = base + [token + "</w>" for token in base] + ["".join(m) for m in merges]
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    return vocab, merges  # type: ignore[return-value]
+
+
+def clean_text(text: str) -> str:
+    """The normalisation applied before BPE (see the module docstring)."""
+    text = _ftfy.fix_text(text) if _ftfy is not None else unicodedata.normalize("NFC", text)
+    text = html.unescape(html.unescape(text)).strip()
+    return _WHITESPACE.sub(" ", text).strip().lower()
+
+
+@dataclass
+class TokenizedTexts:
+    """Token ids laid out as CLIP models expect them.
+
+    ids: [N, context_length] int64, SOT + BPE ids + EOT, then zeros.
+    lengths: [N] number of kept tokens including SOT and EOT (EOT sits at ``lengths - 1``).
+    truncated: whether each text lost tokens to fit the context.
+    """
+
+    ids: torch.Tensor
+    lengths: torch.Tensor
+    truncated: list[bool]
+
+    @property
+    def n_truncated(self) -> int:
+        return sum(self.truncated)
+
+
+class ClipTokenizer:
+    """Byte-level BPE with OpenAI CLIP's vocabulary; ``encode`` gives ids without SOT/EOT."""
+
+    def __init__(self, vocab_path: str | None = None) -> None:
+        vocab, merges = load_bpe(vocab_path)
+        self.vocab = vocab
+        self.encoder = {token: i for i, token in enumerate(vocab)}
+        self.ranks = {pair: rank for rank, pair in enumerate(merges)}
+        self.byte_table = byte_unicode_table()
+        self.decoder_bytes = {ch: b for b, ch in self.byte_table.items()}
+        self.id = f"clip-bpe-49408/{TEXT_CLEANUP}"
+        self._bpe_cached = lru_cache(maxsize=100_000)(self._bpe)
+
+    def _bpe(self, word: str) -> tuple[str, ...]:
+        """Merge the lowest-ranked adjacent pair until no known pair is left."""
+        parts = [*word[:-1], word[-1] + "</w>"]
+        while len(parts) > 1:
+            best_rank, best = None, None
+            for pair in zip(parts[:-1], parts[1:], strict=True):
+                rank = self.ranks.get(pair)
+                if rank is not None and (best_rank is None or rank < best_rank):
+                    best_rank, best = rank, pair
+            if best is None:
+                break
+            merged: list[str] = []
+            i = 0
+            while i < len(parts):
+                if i + 1 < len(parts) and parts[i] == best[0] and parts[i + 1] == best[1]:
+                    merged.append(best[0] + best[1])
+                    i += 2
+                else:
+                    merged.append(parts[i])
+                    i += 1
+            parts = merged
+        return tuple(parts)
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for word in _WORD_PATTERN.findall(clean_text(text)):
+            mapped = "".join(self.byte_table[b] for b in word.encode("utf-8"))
+            ids.extend(self.encoder[piece] for piece in self._bpe_cached(mapped))
+        return ids
+
+    def decode(self, ids: list[int]) -> str:
+        """Inverse of ``encode`` up to normalisation (special and padding ids are skipped)."""
+        pieces = "".join(self.vocab[i] for i in ids if i not in (SOT_ID, EOT_ID))
+        # "</w>" is made of printable bytes, so it survives the byte mapping and is replaced after
+        data = bytes(self.decoder_bytes[ch] for ch in pieces)
+        return data.decode("utf-8", errors="replace").replace("</w>", " ").strip()
+
+    def __call__(self, texts: list[str], context_length: int) -> TokenizedTexts:
+        """SOT + ids + EOT, zero padded; too-long texts keep the first ``context_length - 1`` tokens + EOT."""
+        if context_length < 2:
+            raise ValueError(f"context_length must be at least 2, got {context_length}")
+        ids = torch.zeros(len(texts), context_length, dtype=torch.long)
+        lengths = torch.zeros(len(texts), dtype=torch.long)
+        truncated: list[bool] = []
+        for row, text in enumerate(texts):
+            seq = [SOT_ID, *self.encode(text), EOT_ID]
+            cut = len(seq) > context_length
+            if cut:
+                seq = seq[: context_length - 1] + [EOT_ID]
+            ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            lengths[row] = len(seq)
+            truncated.append(cut)
+        return TokenizedTexts(ids=ids, lengths=lengths, truncated=truncated)
+
+
+@lru_cache(maxsize=1)
+def default_tokenizer() -> ClipTokenizer:
+    """One shared tokenizer per process (building the rank table takes ~0.1 s)."""
+    return ClipTokenizer()
