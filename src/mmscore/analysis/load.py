@@ -1,0 +1,105 @@
+"""Read one scorer folder into a table, keeping excluded scorings visible.
+
+The original ``analysis/plot.py`` read a missing score as 0, so "skipped" (no ground truth) and
+"failed" scorings counted as wrong answers. Here every scoring file becomes one row with
+``included`` and ``reason``: only completed scorings with a 1-5 score are analysed, the rest are
+counted by reason (``skipped``, ``failed``, any other status, or ``invalid_score`` for a
+"completed" file whose score is missing or off the scale).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mmscore.errors import InputError
+from mmscore.io.experiment import iter_scorings
+
+KEY = ["experiment", "model", "task_type", "task_id"]
+COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path"]
+
+
+def domain_of(task_type: str) -> str:
+    """``chess_task`` -> ``chess`` (the original's domain name)."""
+    return task_type[: -len("_task")] if task_type.endswith("_task") else task_type
+
+
+@dataclass(frozen=True)
+class ScoringTable:
+    """Every scoring file of one folder; ``valid`` holds the analysable ones."""
+
+    folder: Path
+    frame: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def valid(self) -> pd.DataFrame:
+        return self.frame[self.frame["included"]].copy()
+
+    @property
+    def n_files(self) -> int:
+        return len(self.frame)
+
+    def excluded_counts(self) -> dict[str, int]:
+        """Excluded scorings by reason, e.g. ``{"skipped": 3, "failed": 1}``."""
+        return dict(sorted(Counter(self.frame.loc[~self.frame["included"], "reason"]).items()))
+
+
+def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
+    """Read every scoring JSON under ``folder`` (via :func:`mmscore.io.experiment.iter_scorings`).
+
+    ``rater`` identifies who gave the score: the annotator name when the file records one, else the
+    file name without ``.json`` (``gpt4o-eval``, ``human-eval@bob``). Raises InputError when the
+    folder holds no scoring file at all.
+    """
+    folder = Path(folder)
+    rows = []
+    for s in iter_scorings(folder):
+        if s.score is not None:
+            reason = "completed"
+        elif s.status == "completed":
+            reason = "invalid_score"
+        else:
+            reason = s.status or "unknown"
+        rows.append(
+            {
+                "experiment": s.experiment,
+                "model": s.model,
+                "task_type": s.task_type,
+                "task_id": s.task_id,
+                "domain": domain_of(s.task_type),
+                "scorer": s.scorer,
+                "rater": s.annotator if s.annotator else s.path.stem,
+                "annotator": s.annotator,
+                "score": s.score,
+                "status": s.status,
+                "included": s.score is not None,
+                "reason": reason,
+                "path": str(s.path),
+            }
+        )
+    if not rows:
+        raise InputError(
+            f"{folder}: no scoring files found (expected <experiment>/<model>/<task_type>/<task_id>/"
+            "<scorer>.json files with 'metadata' and 'result')"
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["score"] = frame["score"].astype("Int64")
+    return ScoringTable(folder=folder, frame=frame.sort_values("path", kind="stable").reset_index(drop=True))
+
+
+def describe_exclusions(table: ScoringTable) -> str:
+    """One line such as ``58 of 60 scorings analysed; excluded: 1 failed, 1 skipped``."""
+    counts = table.excluded_counts()
+    kept = table.n_files - sum(counts.values())
+    text = f"{kept} of {table.n_files} scorings analysed"
+    if counts:
+        text += "; excluded: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    return text

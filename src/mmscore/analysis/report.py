@@ -1,0 +1,269 @@
+"""Markdown report of ``mmscore analyze stats``: tables that paste into a paper, plus the caveats.
+
+Built only from the ``stats.json`` dict, so the report and the JSON can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DASH = "—"
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return DASH
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
+    if not entry or not entry.get("ci"):
+        return DASH
+    lo, hi = entry["ci"]
+    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _pct(value: float | None) -> str:
+    return DASH if value is None else f"{100 * value:.1f}%"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{v} {k}" for k, v in counts.items()) or "none"
+
+
+def markdown_report(res: dict[str, Any]) -> str:
+    """The full report for one A-vs-B comparison."""
+    a, b = res["a"]["name"], res["b"]["name"]
+    s = res["settings"]
+    pr = res["pairing"]
+    conf = int(round(100 * s["confidence"]))
+    out = [
+        f"# Agreement between `{a}` (A) and `{b}` (B)",
+        "",
+        f"Differences are A − B. Binary success means score ≥ {s['success_threshold']}. "
+        f"Bootstrap: {s['n_boot']} resamples, seed {s['seed']}. Signature: `{res['signature']}`.",
+        "",
+        "## Items",
+        "",
+    ]
+    out += _table(
+        ["", "A", "B"],
+        [
+            ["scoring files", str(res["a"]["files"]), str(res["b"]["files"])],
+            ["excluded (not scored 0)", _reasons(res["a"]["excluded"]), _reasons(res["b"]["excluded"])],
+        ],
+    )
+    out += [
+        "",
+        f"**{res['n_pairs']} items paired** on (experiment, model, task_type, task_id). Not paired: "
+        f"{pr['only_in_a']} only in A, {pr['only_in_b']} only in B, {pr['excluded_in_a']} excluded in A "
+        f"({_reasons(pr['excluded_reasons']['a'])}), {pr['excluded_in_b']} excluded in B "
+        f"({_reasons(pr['excluded_reasons']['b'])}), {pr['excluded_in_both']} excluded in both. "
+        f"Rule: {pr['rule']}.",
+        "",
+    ]
+
+    out += ["## Table 1. Scores of the paired items", ""]
+    rows = []
+    for label, name in (("a", a), ("b", b)):
+        d = res["descriptives"][label]
+        ci = d.get("success_ci")
+        rate = _pct(d.get("success_rate")) + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
+        rows.append([f"{name}", str(d["n"]), _f(d["mean"], 2), _f(d["sd"], 2), _f(d["median"], 1), rate])
+    out += _table(["Scorer", "n", "Mean", "SD", "Median", f"Success rate [{conf}% Wilson CI]"], rows)
+
+    out += ["", f"## Table 2. Agreement ({conf}% CIs)", ""]
+    agreement = [
+        ("Pearson r", "pearson"),
+        ("Spearman ρ", "spearman"),
+        ("Kendall τ_b", "kendall_tau_b"),
+        ("Cohen's κ (1–5, unweighted)", "cohen_kappa"),
+        ("Cohen's κ (1–5, quadratic)", "quadratic_weighted_kappa"),
+        ("Cohen's κ (binary success)", "binary_kappa"),
+        ("Krippendorff's α (ordinal, all raters)", "krippendorff_alpha_ordinal"),
+        ("Krippendorff's α (ordinal, B's annotators)", "krippendorff_alpha_ordinal_b_annotators"),
+    ]
+    rows = []
+    for label, key in agreement:
+        entry = res.get(key)
+        if entry is None:
+            continue
+        rows.append(
+            [
+                label,
+                _f(entry["statistic"]),
+                _ci(entry),
+                _p(entry.get("p_value")),
+                str(entry["n"]),
+                entry.get("interpretation") or "",
+                entry.get("note") or "",
+            ]
+        )
+    out += _table(["Measure", "Estimate", "CI", "p", "n", "Landis–Koch", "Note"], rows)
+
+    out += ["", "## Table 3. Differences between A and B", ""]
+    md, t, w, mc, tost = (res[k] for k in ("bootstrap_mean_diff", "paired_t", "wilcoxon", "mcnemar", "tost"))
+    w_eff = (w.get("effect_size") or {}).get("value")
+    t_eff = (t.get("effect_size") or {}).get("value")
+    rows = [
+        ["Mean difference (BCa bootstrap)", _f(md["statistic"]), DASH, _ci(md), md["method"]],
+        [
+            "Paired t-test",
+            _f(t["statistic"]),
+            _p(t["p_value"]),
+            f"d_z = {_f(t_eff)}; t CI {_ci(t)}",
+            t["method"],
+        ],
+        ["Wilcoxon signed-rank", _f(w["statistic"], 1), _p(w["p_value"]), f"r_rb = {_f(w_eff)}", w["method"]],
+        [
+            "McNemar (binary success)",
+            _f(mc["statistic"]),
+            _p(mc["p_value"]),
+            f"only A succeeds {mc.get('a_only_success', DASH)}, only B {mc.get('b_only_success', DASH)}",
+            mc["method"],
+        ],
+        [
+            f"TOST (±{s['margin']:g})",
+            _f(tost["statistic"]),
+            _p(tost["p_value"]),
+            f"{int(round(100 * (tost.get('confidence') or 0)))}% CI {_ci(tost)}",
+            tost["method"],
+        ],
+    ]
+    out += _table(["Test", "Statistic", "p", "Effect size / interval", "Method"], rows)
+
+    out += ["", "## Equivalence and precision", ""]
+    out += [_equivalence_sentence(tost, s["margin"]), ""]
+    curve = res["precision_curve"]
+    if curve.get("n"):
+        needs = ", ".join(
+            f"±{t} needs {n if n is not None else '> 10^7'} items" for t, n in curve["n_required"].items()
+        )
+        out += [
+            f"With {curve['n_observed']} pairs the expected {conf}% CI half-width of the mean difference is "
+            f"{curve['observed_half_width']:.3f} points (sd of differences {curve['sd_difference']:.3f}). "
+            f"Planning estimate, assuming new items vary like these: {needs}.",
+            "",
+        ]
+    else:
+        out += [curve.get("note") or "", ""]
+
+    if res["by_domain"]:
+        out += ["## Table 4. By domain", ""]
+        rows = [
+            [
+                r["domain"],
+                str(r["n"]),
+                _f(r["mean_a"], 2),
+                _f(r["mean_b"], 2),
+                _f(r["mean_difference"], 2),
+                _ci({"ci": r["mean_difference_ci"]}, 2),
+                _pct(r["success_rate_a"]),
+                _pct(r["success_rate_b"]),
+                _pct(r["binary_agreement"]),
+                _f(r["quadratic_weighted_kappa"], 2),
+            ]
+            for r in res["by_domain"]
+        ]
+        out += _table(
+            [
+                "Domain",
+                "n",
+                "Mean A",
+                "Mean B",
+                "A − B",
+                f"{conf}% t CI",
+                "Success A",
+                "Success B",
+                "Same success label",
+                "Quadratic κ",
+            ],
+            rows,
+        )
+        out += [""]
+
+    notes = [
+        f"- `{k}`: {v['note']}"
+        for k, v in res.items()
+        if isinstance(v, dict) and v.get("note") and k != "precision_curve"
+    ]
+    if notes:
+        out += ["## Notes", "", *notes, ""]
+    figures = [p for p in res.get("files", []) if p.endswith(".png")]
+    if figures:
+        out += ["## Figures", "", *[f"- `{p}`" for p in figures], ""]
+    return "\n".join(out)
+
+
+def _equivalence_sentence(tost: dict[str, Any], margin: float) -> str:
+    if tost["p_value"] is None:
+        return f"Equivalence within ±{margin:g} points could not be tested: {tost['note']}."
+    ci = _ci(tost)
+    if tost.get("equivalent"):
+        return (
+            f"Equivalent within ±{margin:g} points (TOST p = {_p(tost['p_value'])}; the "
+            f"{int(round(100 * tost['confidence']))}% CI of the mean difference, {ci}, "
+            "lies inside the margin)."
+        )
+    text = (
+        f"Equivalence within ±{margin:g} points is **not** shown (TOST p = {_p(tost['p_value'])}; "
+        f"{int(round(100 * tost['confidence']))}% CI {ci}). Not significant ≠ equivalent."
+    )
+    needed = tost.get("n_items_for_equivalence")
+    if needed:
+        text += (
+            f" If the mean difference and its spread stay as observed, about {needed} paired items "
+            "would show it."
+        )
+    elif tost.get("note"):
+        text += f" {tost['note']}."
+    return text
+
+
+def headline(res: dict[str, Any]) -> list[str]:
+    """A few console lines summarising a stats result (CLI and demo)."""
+
+    def num(entry: dict, digits: int = 3) -> str:
+        value = entry.get("statistic")
+        ci = entry.get("ci")
+        text = "n/a" if value is None else f"{value:.{digits}f}"
+        if ci:
+            text += f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+        if value is None and entry.get("note"):
+            text += f" ({entry['note']})"
+        return text
+
+    p = res["pairing"]
+    tost = res["tost"]
+    verdict = (
+        ("equivalent" if tost.get("equivalent") else "not shown equivalent")
+        if tost["p_value"] is not None
+        else "not testable"
+    )
+    return [
+        f"{res['n_pairs']} paired items ({p['only_in_a']} only in A, {p['only_in_b']} only in B, "
+        f"{p['excluded_in_a'] + p['excluded_in_b'] + p['excluded_in_both']} excluded as "
+        "skipped/failed/invalid)",
+        f"mean difference A-B {num(res['bootstrap_mean_diff'])} (BCa); "
+        f"TOST ±{res['settings']['margin']:g}: {verdict}",
+        f"Spearman {num(res['spearman'])}; quadratic kappa {num(res['quadratic_weighted_kappa'])}; "
+        f"binary kappa {num(res['binary_kappa'])}",
+        f"Krippendorff alpha (ordinal, {len(res['krippendorff_alpha_ordinal'].get('raters', []))} raters) "
+        f"{num(res['krippendorff_alpha_ordinal'])}",
+    ]
