@@ -117,3 +117,20 @@ def test_dataflow_import_surface() -> None:
     assert dataflow.TextStatsEvaluator is TextStatsEvaluator
     with pytest.raises(AttributeError):
         dataflow.NotAnOperator  # noqa: B018
+
+
+def test_typer_exit_code_is_returned() -> None:
+    """A command ending with typer.Exit(code) must give that exit code through main()."""
+    import typer
+
+    from mmscore.cli.app import app
+
+    @app.command("exit-probe", hidden=True)
+    def exit_probe(code: int = 3) -> None:
+        raise typer.Exit(code)
+
+    try:
+        assert main(["exit-probe", "--code", "3"]) == 3
+        assert main(["exit-probe", "--code", "0"]) == 0
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "exit-probe"]

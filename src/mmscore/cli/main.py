@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     load_commands()
     STATE["debug"] = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone_mode=False: click returns typer.Exit(code)'s code instead of raising it
+        outcome = app(args=argv, standalone_mode=False)
     except MMScoreError as exc:
         if STATE["debug"]:
             raise
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"Error: unexpected {type(exc).__name__}: {exc} (use --debug for a traceback)", err=True)
         return 1
-    return 0
+    return outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else 0
 
 
 def console_main() -> None:  # pragma: no cover - thin wrapper
