@@ -1,0 +1,42 @@
+"""SPECS intrinsic specificity on an sDCI-style set (Pos / Neg / Avg)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mmscore.evaluation.datasets import SpecificitySet
+from mmscore.evaluation.encoding import encode_image_sources, encode_texts
+from mmscore.metrics.clip_scores import specificity
+
+
+def evaluate_specificity(
+    encoder: Any, dataset: SpecificitySet, batch_size: int = 64, workers: int = 2, legacy_mask: bool = False,
+) -> dict[str, Any]:
+    """Cosines of every caption and negative with its image, then the SPECS Pos/Neg/Avg (percent).
+
+    All texts are encoded in one batched pass (the SPECS script goes one sample at a time);
+    texts longer than the context are truncated with EOT kept, where ``longclip.tokenize``
+    without ``truncate`` would raise — the count is reported as ``n_truncated``.
+    """
+    flat_pos = [c for caps in dataset.captions for c in caps]
+    flat_neg = [c for negs in dataset.negatives for c in negs]
+    truncated_before = int(getattr(encoder, "n_truncated", 0))
+    pos_emb = encode_texts(encoder, flat_pos, description="encoding captions")
+    neg_emb = encode_texts(encoder, flat_neg, description="encoding negatives")
+    image_emb = encode_image_sources(encoder, dataset.images, batch_size=batch_size, workers=workers).require_all()
+    pos_sims, neg_sims = [], []
+    p = n = 0
+    for index, (caps, negs) in enumerate(zip(dataset.captions, dataset.negatives, strict=True)):
+        image = image_emb[index]
+        pos_sims.append((pos_emb[p:p + len(caps)] @ image).tolist())
+        neg_sims.append((neg_emb[n:n + len(negs)] @ image).tolist())
+        p, n = p + len(caps), n + len(negs)
+    result = specificity(pos_sims, neg_sims, legacy_mask=legacy_mask)
+    return {
+        "dataset": dataset.name,
+        "n_images": len(dataset.images),
+        "n_scored": result.n_samples,
+        "n_skipped": result.n_skipped,
+        "n_truncated": int(getattr(encoder, "n_truncated", 0)) - truncated_before,
+        **result.as_percent(),
+    }

@@ -1,0 +1,222 @@
+"""Image–text alignment scores on embeddings: LongCLIP, SPECS, CLIPScore, RefCLIPScore, specificity.
+
+Pure functions: they take embeddings (torch tensors or numpy arrays, any scale; they are
+L2-normalised here) and return float32 tensors. Loading models and images is somewhere else
+(``mmscore.models.clip``, ``mmscore.io.images``), so these are easy to test and reuse.
+
+Formulas (``cos`` is the cosine between an image and a text embedding):
+
+- LongCLIP score (DataFlow-MM ``ImageLongCLIPEvaluator``): ``clamp((cos + 1) / 2, 0, 1)``.
+- SPECS (Chen et al., EMNLP 2025, README): ``clamp((cos + 1) / 2, min=0)``. Numerically the same
+  as the LongCLIP score; it is a separate name because it is computed with a SPECS checkpoint.
+- CLIPScore (Hessel et al., EMNLP 2021, §3): ``CLIP-S(c, v) = w · max(cos(c, v), 0)`` with
+  ``w = 2.5``; the candidate is prefixed with ``"A photo depicts "`` before encoding.
+- RefCLIPScore (same paper, §3): ``RefCLIP-S(c, R, v) = H-Mean(CLIP-S(c, v),
+  max(max_{r ∈ R} cos(c, r), 0))`` — the harmonic mean of CLIP-S (including the w factor) and
+  the best candidate–reference text cosine clipped at 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from mmscore.errors import InputError
+
+#: Hessel et al.'s rescaling weight for CLIP-S.
+CLIPSCORE_W = 2.5
+#: The prompt prefix of the CLIPScore paper (the reference code appends the trailing space).
+CLIPSCORE_PREFIX = "A photo depicts"
+
+
+def _as_2d(x: Any, name: str) -> torch.Tensor:
+    tensor = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if tensor.ndim == 1:
+        tensor = tensor.unsqueeze(0)
+    if tensor.ndim != 2:
+        raise InputError(f"{name}: expected a [N, D] embedding matrix, got shape {tuple(tensor.shape)}")
+    return tensor.detach().to(torch.float32).cpu()
+
+
+def l2_normalize(x: Any, name: str = "embeddings") -> torch.Tensor:
+    """Rows scaled to unit length (a zero row stays zero rather than becoming NaN)."""
+    tensor = _as_2d(x, name)
+    return tensor / tensor.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def paired_cosine(a: Any, b: Any) -> torch.Tensor:
+    """Cosine of row i of ``a`` with row i of ``b`` → ``[N]``."""
+    a_n, b_n = l2_normalize(a, "first embeddings"), l2_normalize(b, "second embeddings")
+    if a_n.shape != b_n.shape:
+        raise InputError(
+            f"expected paired embeddings of the same shape, got {tuple(a_n.shape)} and {tuple(b_n.shape)}"
+        )
+    return (a_n * b_n).sum(dim=-1)
+
+
+def longclip_score(image_embeddings: Any, text_embeddings: Any) -> torch.Tensor:
+    """LongCLIP alignment ``clamp((cos + 1) / 2, 0, 1)`` per (image, text) pair.
+
+    >>> longclip_score(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]))
+    tensor([0.5000])
+    """
+    return ((paired_cosine(image_embeddings, text_embeddings) + 1.0) / 2.0).clamp(0.0, 1.0)
+
+
+def specs_score(image_embeddings: Any, text_embeddings: Any) -> torch.Tensor:
+    """SPECS ``clamp((cos + 1) / 2, min=0)`` per pair (range [0, 1]; use a SPECS checkpoint)."""
+    return ((paired_cosine(image_embeddings, text_embeddings) + 1.0) / 2.0).clamp_min(0.0)
+
+
+def clip_score(image_embeddings: Any, text_embeddings: Any, w: float = CLIPSCORE_W) -> torch.Tensor:
+    """CLIP-S ``w · max(cos, 0)`` per pair (Hessel et al. 2021, w = 2.5).
+
+    The clamp is applied per pair before any averaging (torchmetrics averages first; the paper
+    does not). Encode candidates with :func:`with_prefix` to match the paper.
+
+    >>> clip_score(torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 1.0]]))
+    tensor([1.7678])
+    """
+    return w * paired_cosine(image_embeddings, text_embeddings).clamp_min(0.0)
+
+
+def max_reference_cosine(
+    candidate_embeddings: Any, reference_embeddings: Any, reference_index: Sequence[int] | Any,
+) -> torch.Tensor:
+    """``max_{r ∈ R_i} cos(c_i, r)`` for each candidate i (unclipped).
+
+    ``reference_embeddings`` is the flat ``[M, D]`` matrix of every reference and
+    ``reference_index[m]`` the candidate row reference ``m`` belongs to. A candidate with no
+    reference is an error (RefCLIP-S is undefined for it).
+    """
+    cands = l2_normalize(candidate_embeddings, "candidate embeddings")
+    refs = l2_normalize(reference_embeddings, "reference embeddings")
+    index = torch.as_tensor(np.asarray(reference_index), dtype=torch.long).reshape(-1)
+    if index.numel() != refs.shape[0]:
+        raise InputError(f"reference_index has {index.numel()} entries for {refs.shape[0]} references")
+    if index.numel() and (index.min() < 0 or index.max() >= cands.shape[0]):
+        raise InputError(f"reference_index must lie in [0, {cands.shape[0] - 1}]")
+    sims = (cands[index] * refs).sum(dim=-1)
+    best = torch.full((cands.shape[0],), float("-inf"))
+    best = best.scatter_reduce(0, index, sims, reduce="amax", include_self=True)
+    missing = torch.isinf(best).nonzero().flatten().tolist()
+    if missing:
+        raise InputError(f"candidates {missing[:10]} have no reference caption; RefCLIP-S needs at least one")
+    return best
+
+
+def harmonic_mean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``2ab / (a + b)``, defined as 0 where ``a + b == 0`` (both scores are non-negative here)."""
+    total = a + b
+    return torch.where(total > 0, 2.0 * a * b / total.where(total > 0, torch.ones_like(total)), torch.zeros_like(total))
+
+
+def refclip_score(
+    image_embeddings: Any, candidate_embeddings: Any, reference_embeddings: Any,
+    reference_index: Sequence[int] | Any, w: float = CLIPSCORE_W,
+) -> torch.Tensor:
+    """RefCLIP-S = H-Mean(CLIP-S(c, v), max(max_r cos(c, r), 0)) (Hessel et al. 2021, §3).
+
+    The paper clips the reference term at 0; the authors' script (``clipscore.py``) does not,
+    which can give a negative or unbounded "harmonic mean". We follow the paper. As in the
+    script, references are encoded with the same ``"A photo depicts "`` prefix as candidates.
+    """
+    clip_s = clip_score(image_embeddings, candidate_embeddings, w=w)
+    ref_term = max_reference_cosine(candidate_embeddings, reference_embeddings, reference_index).clamp_min(0.0)
+    return harmonic_mean(clip_s, ref_term)
+
+
+def with_prefix(texts: Sequence[str], prefix: str | None = CLIPSCORE_PREFIX) -> list[str]:
+    """Prepend the CLIPScore prompt, adding the separating space as the reference code does."""
+    if not prefix:
+        return list(texts)
+    if not prefix.endswith(" "):
+        prefix += " "
+    return [prefix + text for text in texts]
+
+
+# ---------------------------------------------------------------------------------------------
+# Intrinsic specificity (SPECS paper, ``evaluation/intrinsic/metric.py::compute_increments``)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecificityResult:
+    """Pos/Neg/Avg as fractions in [0, 1] plus how many samples entered the means."""
+
+    pos: float
+    neg: float
+    avg: float
+    n_samples: int
+    n_skipped: int
+    per_sample_pos: tuple[float, ...]
+    per_sample_neg: tuple[float, ...]
+
+    def as_percent(self) -> dict[str, float]:
+        return {"Pos": 100.0 * self.pos, "Neg": 100.0 * self.neg, "Avg": 100.0 * self.avg}
+
+
+def specificity_sample(
+    positive_sims: Sequence[float], negative_sims: Sequence[float], legacy_mask: bool = False,
+) -> tuple[float, float] | None:
+    """(pos, neg) fractions for one image, or None when it has too few captions to count.
+
+    ``positive_sims[k]`` is the image's similarity with the cumulative caption ``captions[k]``;
+    ``negative_sims[k]`` with ``neg_captions[k]`` = ``captions[k]`` + a detail taken from another
+    image. As in the SPECS script, only the first ``m = min(len(pos), len(neg))`` pairs are
+    used (so the last positive is dropped), ``n = m - 1`` and samples with ``n <= 1`` are
+    skipped. Pos = share of the ``n`` consecutive extensions ``c -> c+1`` that raise the score;
+    Neg = share of ``c < n`` where ``captions[c]`` beats its wrong-detail twin ``neg[c]``.
+
+    The original counts entries with ``cos > 0`` to find the real length of a zero-padded row,
+    so a model whose matching cosines are negative silently loses samples; we use the actual
+    list lengths. ``legacy_mask=True`` reproduces the original's sign-based count.
+    """
+    m_pairs = min(len(positive_sims), len(negative_sims))
+    pos = np.asarray(positive_sims[:m_pairs], dtype=np.float64)
+    neg = np.asarray(negative_sims[:m_pairs], dtype=np.float64)
+    m = int((pos > 0).sum()) if legacy_mask else m_pairs
+    n = m - 1
+    if n <= 1:
+        return None
+    increments = (pos[1:] > pos[:-1])[:n]
+    beats_negative = (pos > neg)[:n]
+    return float(increments.sum()) / n, float(beats_negative.sum()) / n
+
+
+def specificity(
+    positive_sims: Sequence[Sequence[float]], negative_sims: Sequence[Sequence[float]],
+    legacy_mask: bool = False,
+) -> SpecificityResult:
+    """SPECS intrinsic specificity over samples: Pos, Neg and Avg = (Pos + Neg) / 2.
+
+    Pos and Neg are means over the samples that are not skipped (see :func:`specificity_sample`).
+    """
+    if len(positive_sims) != len(negative_sims):
+        raise InputError(
+            f"specificity needs one negative list per sample: got {len(positive_sims)} positive "
+            f"and {len(negative_sims)} negative lists"
+        )
+    pos_values: list[float] = []
+    neg_values: list[float] = []
+    for pos, neg in zip(positive_sims, negative_sims, strict=True):
+        result = specificity_sample(pos, neg, legacy_mask=legacy_mask)
+        if result is None:
+            continue
+        pos_values.append(result[0])
+        neg_values.append(result[1])
+    skipped = len(positive_sims) - len(pos_values)
+    if not pos_values:
+        raise InputError(
+            f"no sample has enough captions for the specificity metric ({skipped} skipped; each needs at "
+            "least 3 caption/negative pairs)"
+        )
+    pos_mean, neg_mean = float(np.mean(pos_values)), float(np.mean(neg_values))
+    return SpecificityResult(
+        pos=pos_mean, neg=neg_mean, avg=(pos_mean + neg_mean) / 2.0, n_samples=len(pos_values),
+        n_skipped=skipped, per_sample_pos=tuple(pos_values), per_sample_neg=tuple(neg_values),
+    )
