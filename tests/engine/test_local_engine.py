@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -66,7 +67,19 @@ def test_emscore_shards_equal_whole_table_run(tmp_path: Path, tiny_clip_hf_dir: 
     expected = []
     for i in range(7):
         expected += [CAPTIONS[(i + 1) % 6], CAPTIONS[(i + 2) % 6]] if i % 2 == 0 else [CAPTIONS[(i + 3) % 6]]
-    assert adapter_for(_emscore(tiny_clip_hf_dir)).prepare(table, None) == {"idf_corpus": expected}
+    # the driver's first pass: idf over that corpus (BERTScore-style, pad id 0 counted, EOT = mean)
+    operator = _emscore(tiny_clip_hf_dir)
+    encoder = operator.load()
+    state = adapter_for(operator).prepare(table, encoder)
+    documents = [set(row) for row in encoder.tokenize(expected).ids.tolist()]
+    vocabulary = set().union(*documents)
+    n_docs = len(documents)
+    want = {t: math.log((n_docs + 1) / (sum(t in d for d in documents) + 1)) for t in vocabulary}
+    want[max(vocabulary)] = sum(want.values()) / len(want)
+    got = state["idf_table"]
+    assert got.corpus_size == n_docs and got.default == pytest.approx(math.log(n_docs + 1))
+    assert set(got.weights) == set(want)
+    assert all(got.weights[t] == pytest.approx(want[t], abs=1e-12) for t in want)
 
 
 def test_resume_reruns_only_incomplete_shards(tmp_path: Path, tiny_clip_hf_dir: Path, image_table: Path) -> None:

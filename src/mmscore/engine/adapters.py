@@ -171,22 +171,24 @@ class EMScoreAdapter(StepAdapter):
     def prepare(self, df: pd.DataFrame, encoder: Any = None) -> dict[str, Any]:
         """The official idf corpus of the whole table, exactly as ``score_dataframe`` builds it."""
         from mmscore.metrics.emscore import official_corpus
-        from mmscore.operators.emscore import clean_caption, reference_captions
+        from mmscore.operators.emscore import clean_caption, idf_from_texts, reference_captions
 
         op = self.operator
-        if not op.idf or op.idf_corpus is not None:
+        if not op.idf or op.idf_table is not None:
             return {}
+        if op.idf_corpus is not None:
+            return {"idf_table": idf_from_texts(encoder, op.idf_corpus)}
         reference_key = self.run_kwargs["reference_key"]
         candidates = [text for text in (clean_caption(v) for v in df[self.run_kwargs["candidate_key"]]) if text]
         references = ([reference_captions(v) for v in df[reference_key]]
                       if reference_key is not None and reference_key in df.columns else [])
         corpus = official_corpus(candidates, references)
-        return {"idf_corpus": corpus} if corpus else {}
+        return {"idf_table": idf_from_texts(encoder, corpus)} if corpus else {}
 
     def bind_state(self, state: Mapping[str, Any]) -> StepAdapter:
         clone = super().bind_state(state)
-        if state.get("idf_corpus"):
-            clone.operator.configure(idf_corpus=state["idf_corpus"])
+        if state.get("idf_table") is not None:
+            clone.operator.configure(idf_table=state["idf_table"])
         return clone
 
     def load(self) -> Any:
@@ -321,9 +323,11 @@ def _fast_tmp() -> str | None:
 class ImageTextAdapter(StepAdapter):
     """``ImageLongCLIPEvaluator``, ``ImageSPECSEvaluator``, ``CLIPScoreEvaluator``, ``RefCLIPScoreEvaluator``.
 
-    Rows are scored independently (no table-level state). Images are decoded by the operator's
-    own reader threads inside the worker, overlapped with encoding.
+    Rows are scored independently (no table-level state). Images are decoded in CPU tasks and
+    handed to the operator already resized and cropped to the model's input size.
     """
+
+    decodes = True
 
     def model_spec(self) -> str | None:
         return str(self.operator.model_name)
@@ -348,10 +352,33 @@ class ImageTextAdapter(StepAdapter):
     def output_columns(self) -> list[str]:
         return [self.output_key, f"{self.output_key}_error"]
 
+    def decode(self, df: pd.DataFrame, resolve: Resolver, image_size: int | None) -> dict[str, Any]:
+        """Each distinct image, decoded and cropped as ``ClipImageTransform`` would; failures are left
+        to the operator, which reports them with its own message."""
+        from mmscore.io.images import load_image
+        from mmscore.models.preprocess import center_crop, resize_shorter_side
+        from mmscore.operators.image_text import clean_text
+
+        out: dict[str, Any] = {}
+        if image_size is None:
+            return out
+        for value in df[self.run_kwargs["input_image_key"]]:
+            if clean_text(value) is None:
+                continue
+            path = str(resolve(str(value).strip()))
+            if path in out:
+                continue
+            try:
+                out[path] = center_crop(resize_shorter_side(load_image(path), image_size), image_size)
+            except MediaError:
+                continue
+        return out
+
     def score(self, df: pd.DataFrame, resolve: Resolver, decoded: Any = None) -> pd.DataFrame:
         kwargs = self.run_kwargs
         return self.operator.score_dataframe(df, resolve, kwargs["input_image_key"], kwargs["input_text_key"],
-                                             self.output_key, reference_key=kwargs.get("reference_key"))
+                                             self.output_key, reference_key=kwargs.get("reference_key"),
+                                             preloaded=decoded or None)
 
 
 # ----------------------------------------------------------------------------- generic row-wise
