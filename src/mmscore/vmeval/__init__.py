@@ -7,6 +7,9 @@
     summary = run_scoring(scorer, "pilot_experiment", data_dir="data")
     print(summary.completed, summary.failed, summary.usage["cost_usd"])
 
+The human scorer of the same seed is here too (imported lazily: it needs Gradio), so
+``from vmevalkit.eval import HumanScorer`` becomes ``from mmscore.vmeval import HumanScorer``.
+
 Custom scorers: subclass :class:`Scorer` or :class:`VLMScorer` and decorate with
 :func:`register_scorer` (see :mod:`mmscore.vmeval.scorers`).
 """
@@ -31,6 +34,7 @@ from mmscore.vmeval.voting import VOTE_METHODS, Vote, combine
 
 __all__ = [
     "GPT4OScorer",
+    "HumanScorer",
     "InternVLScorer",
     "OpenAICompatibleScorer",
     "PromptTemplate",
@@ -54,3 +58,11 @@ __all__ = [
     "run_scoring",
     "score_experiment",
 ]
+
+
+def __getattr__(name: str):
+    if name == "HumanScorer":
+        from mmscore.human import HumanScorer
+
+        return HumanScorer
+    raise AttributeError(f"module 'mmscore.vmeval' has no attribute {name!r}")
