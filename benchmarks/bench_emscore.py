@@ -39,20 +39,13 @@ DIRECTIONS = ["right", "left", "up", "down"]
 
 def build_vit_b32_encoder(batch_size: int = 64):
     """A random ViT-B/32-shaped ``ClipEncoder`` (fixed seed)."""
-    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPVisionConfig
-
     from mmscore.models.architecture import architecture_from_hf_config
     from mmscore.models.clip import ClipEncoder
     from mmscore.models.preprocess import ClipImageTransform
+    from mmscore.testing.models import build_clip_from_config, vit_b32_config
 
-    text = CLIPTextConfig(vocab_size=49408, hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
-                          num_attention_heads=8, max_position_embeddings=77, hidden_act="quick_gelu",
-                          projection_dim=512, bos_token_id=49406, eos_token_id=49407, pad_token_id=49407)
-    vision = CLIPVisionConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                              image_size=224, patch_size=32, hidden_act="quick_gelu", projection_dim=512)
-    config = CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=512)
-    torch.manual_seed(0)
-    model = CLIPModel(config).eval()
+    config = vit_b32_config()
+    model = build_clip_from_config(config, seed=0)
     arch = architecture_from_hf_config(config)
     return ClipEncoder(model, arch, name="random-vit-b32", fingerprint="bench:random-vit-b32:seed0",
                        device=torch.device("cpu"), dtype=torch.float32, batch_size=batch_size,

@@ -35,16 +35,9 @@ os.environ.setdefault("MMSCORE_QUIET", "1")
 
 def save_vit_b32(folder: Path) -> Path:
     """A random ViT-B/32-shaped CLIP in ``save_pretrained`` form (fixed seed)."""
-    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPVisionConfig
+    from mmscore.testing.models import build_clip_from_config, vit_b32_config
 
-    text = CLIPTextConfig(vocab_size=49408, hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
-                          num_attention_heads=8, max_position_embeddings=77, hidden_act="quick_gelu",
-                          projection_dim=512, bos_token_id=49406, eos_token_id=49407, pad_token_id=49407)
-    vision = CLIPVisionConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                              image_size=224, patch_size=32, hidden_act="quick_gelu", projection_dim=512)
-    config = CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=512)
-    torch.manual_seed(0)
-    CLIPModel(config).eval().save_pretrained(folder)
+    build_clip_from_config(vit_b32_config(), seed=0).save_pretrained(folder)
     return folder
 
 

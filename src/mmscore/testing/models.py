@@ -38,6 +38,35 @@ def tiny_clip_config(
     return CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=embed_dim)
 
 
+def vit_b32_config() -> Any:
+    """The published OpenAI ViT-B/32 CLIP shape (12-layer 768-wide ViT, 224 px, patch 32;
+    12-layer 512-wide text tower; 512-d embeddings): for benchmarks with random weights."""
+    from transformers import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
+
+    text = CLIPTextConfig(
+        vocab_size=CLIP_VOCAB_SIZE, hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
+        num_attention_heads=8, max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=512,
+        bos_token_id=49406, eos_token_id=49407, pad_token_id=49407,
+    )
+    vision = CLIPVisionConfig(
+        hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12, image_size=224,
+        patch_size=32, hidden_act="quick_gelu", projection_dim=512,
+    )
+    return CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=512)
+
+
+def build_clip_from_config(config: Any, seed: int = 0) -> Any:
+    """A randomly initialised ``CLIPModel`` of ``config`` (fp32, eval mode), weights fixed by ``seed``."""
+    from transformers import CLIPModel
+
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        return CLIPModel(config).eval()
+    finally:
+        torch.random.set_rng_state(generator_state)
+
+
 def build_tiny_clip(seed: int = 0, **config_kwargs: Any) -> Any:
     """A randomly initialised ``CLIPModel`` (fp32, eval mode); weights depend only on ``seed``."""
     from transformers import CLIPModel
