@@ -12,9 +12,14 @@ Long-CLIP checkpoint layout (248 positions, ``positional_embedding`` + ``positio
 in half precision. Tokenizer: mmscore's CLIP BPE (``mmscore.models.tokenizer``).
 Image tower: 96 px pictures cut into a 3x3 grid of 32 px patches, i.e. one patch per named
 position of the toy world; vision patch positions start from a 2-D sine/cosine table (trained).
-Known limit (see MODEL_CARD.md): within the CPU budget the model learns colours (and still vs
-moving) reliably, but not yet shape, position or direction of motion; runs with 8 px patches,
-longer schedules (1500 steps) and stronger position initialisation gave the same picture.
+Why patch supervision (``patch_weight``): with only the CLS-pooled embedding to learn from, the
+image tower learned colours within the CPU budget but stayed at chance on shapes (runs with 8 px
+patches, 1500 steps, stronger position initialisation, attribute heads on the CLS embedding all
+failed the same way). Telling each patch token directly what is drawn in it (colour and shape of
+a still's object at that position; a clip frame's motion, read by the most confident patch)
+makes patch tokens learn shapes and motion trails within a few hundred steps, and the
+contrastive loss with hard negatives then carries them into the pooled embedding. What the
+model still cannot do is in MODEL_CARD.md.
 
 Training data (all rendered on the fly from seeds, nothing downloaded):
 * still scenes (1-3 shapes) from scene seeds ``[0, TRAIN_SEED_END)``;
@@ -30,7 +35,8 @@ can also be pulled towards the picture of their caption (``token_weight``; off b
 did not help in our runs). The SAME linear heads read,
 from the picture embedding and from the true caption's embedding, the colour/shape/size at each
 position, the background and a clip's motion (auxiliary supervision, ``aux_weight``; attributes a
-caption does not mention are ignored; the heads are not exported).
+caption does not mention are ignored; the heads are not exported), and the patch heads above
+read the vision patch tokens (not exported either).
 
 Held-out evaluation uses scene seeds ``HELDOUT_SEED_START + i`` (never trained on); the semantic
 tests use seeds from ``TEST_SEED_START`` (constants in ``mmscore.toyworld.scenes``).
@@ -109,6 +115,7 @@ class TrainConfig:
     margin: float = 0.05
     token_weight: float = 0.0
     aux_weight: float = 1.0
+    patch_weight: float = 1.0
     position_init_scale: float = 1.0
     patch_init_scale: float = 0.25
     threads: int = 1
@@ -392,10 +399,35 @@ def text_targets(scenes, plans) -> dict[str, torch.Tensor]:
     return {name: torch.tensor(values) for name, values in targets.items()}
 
 
+def position_patches(cfg: TrainConfig) -> list[int]:
+    """Index in the vision token sequence (CLS first) of the patch holding each named position's centre."""
+    grid = cfg.image_size // cfg.patch_size
+    return [1 + int(y * grid) * grid + int(x * grid) for x, y in (POSITIONS[p] for p in _POS)]
+
+
 class AttributeHeads(torch.nn.Module):
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, vision_width: int = 192) -> None:
         super().__init__()
         self.heads = torch.nn.ModuleDict({name: torch.nn.Linear(dim, n) for name, n in HEADS.items()})
+        self.patch_heads = torch.nn.ModuleDict(
+            {kind: torch.nn.Linear(vision_width, n) for kind, n in (("color", 1 + len(_COL)), ("shape", 1 + len(_SHP)))}
+        )
+        self.patch_motion = torch.nn.Linear(vision_width, len(_MOTIONS))
+
+    def patches(self, states: torch.Tensor, targets: dict[str, torch.Tensor], cfg: TrainConfig) -> torch.Tensor:
+        tokens = states[:, position_patches(cfg)]  # [B, positions, width]
+        losses = []
+        for kind, head in self.patch_heads.items():
+            wanted = torch.stack([targets[f"{p}_{kind}"] for p in _POS], dim=1)  # [B, positions]
+            if wanted.ne(-100).any():
+                losses.append(F.cross_entropy(head(tokens).flatten(0, 1), wanted.flatten(), ignore_index=-100))
+        motion = targets["motion"]
+        if motion.ne(-100).any():
+            # a clip frame's motion is visible where the shape and its trail are: the most confident
+            # patch decides (multiple-instance max over patches), so patch tokens learn the trail
+            logits = self.patch_motion(states[:, 1:]).amax(dim=1)
+            losses.append(F.cross_entropy(logits, motion, ignore_index=-100))
+        return torch.stack(losses).mean()
 
     def forward(self, features: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
         losses = [
@@ -452,7 +484,8 @@ def batch_loss(
     ids, lengths = tokens(texts[:b])
     states = F.normalize(encode_text_states(model, ids), dim=-1)  # true captions: every position
     text = torch.cat([pooled(states, lengths), pooled_by_length(model, tokens, texts[b:])])
-    image = F.normalize(encode_pictures(model, pixels), dim=-1)
+    vision = model.vision_model(pixel_values=pixels)
+    image = F.normalize(model.visual_projection(vision.pooler_output), dim=-1)
     scale = model.logit_scale.exp().clamp(max=100.0)
 
     sims = image @ text.T  # [B, T]
@@ -488,6 +521,12 @@ def batch_loss(
         loss_tok = F.cross_entropy(token_logits, owner)
         loss = loss + cfg.token_weight * loss_tok
         stats["tok"] = loss_tok.item()
+    if heads is not None and cfg.patch_weight:
+        # dense supervision: the patch token under each named position says what is drawn there;
+        # the CLS token alone gets too weak a signal to learn shapes within the CPU budget
+        loss_patch = heads.patches(vision.last_hidden_state, targets["image"], cfg)
+        loss = loss + cfg.patch_weight * loss_patch
+        stats["patch"] = loss_patch.item()
     if heads is not None and cfg.aux_weight:
         # the SAME linear heads read attributes from picture and caption embeddings: both towers
         # must put colour, shape, position and motion on shared axes of the joint space
@@ -500,7 +539,7 @@ def batch_loss(
 
 def train(cfg: TrainConfig, pool: Pool):
     model = build_model(cfg).train()
-    heads = AttributeHeads(cfg.embed_dim)
+    heads = AttributeHeads(cfg.embed_dim, cfg.vision_width)
     tokens = Tokens(cfg.context_length)
     decay, no_decay = [], []
     for name, param in [*model.named_parameters(), *heads.named_parameters()]:
@@ -666,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--aux-weight", type=float, default=TrainConfig.aux_weight)
     parser.add_argument("--token-weight", type=float, default=TrainConfig.token_weight)
+    parser.add_argument("--patch-weight", type=float, default=TrainConfig.patch_weight)
     parser.add_argument("--eval-only", action="store_true", help="evaluate --out through mmscore's load_clip")
     parser.add_argument(
         "--hf-dir",
@@ -696,6 +736,7 @@ def main(argv: list[str] | None = None) -> int:
             lr=args.lr,
             aux_weight=args.aux_weight,
             token_weight=args.token_weight,
+            patch_weight=args.patch_weight,
         )
         pool = build_pool(cfg, args.pool_cache)
         model, seconds, cpu_seconds = train(cfg, pool)
