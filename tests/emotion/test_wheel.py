@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from mmscore.emotion.wheel import evaluate_wheel, load_wheel_resources, map_label, wheel_map
@@ -114,8 +112,10 @@ def test_missing_files_and_columns(write, tmp_path):
         load_wheel_resources(tmp_path / "w2")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("openpyxl") is not None, reason="openpyxl is installed")
-def test_xlsx_without_openpyxl_explains_csv_export(write, tmp_path):
+def test_xlsx_without_openpyxl_explains_csv_export(write, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if not installed: import raises ImportError
     write("x/wheel1.xlsx", "not really a workbook")
     with pytest.raises(InputError, match=r"needs openpyxl.*export the sheet to wheel1.csv"):
         load_wheel_resources(tmp_path / "x")
