@@ -30,6 +30,21 @@ def _labels(values: Any, n_targets: int, what: str) -> torch.Tensor:
     return labels
 
 
+def _target_ranks(queries: torch.Tensor, candidates: torch.Tensor, targets: torch.Tensor,
+                  block_size: int) -> torch.Tensor:
+    """0-based rank of each query's target among all candidates, ``block_size`` queries at a time.
+
+    Ties count against the query (a candidate scoring equal to the target ranks above it).
+    """
+    ranks = torch.empty(queries.shape[0], dtype=torch.long)
+    for start in range(0, queries.shape[0], block_size):
+        stop = min(start + block_size, queries.shape[0])
+        sims = queries[start:stop] @ candidates.T
+        correct = sims[torch.arange(stop - start), targets[start:stop]]
+        ranks[start:stop] = (sims >= correct[:, None]).sum(dim=1) - 1
+    return ranks
+
+
 def text_to_image_ranks(
     image_embeddings: Any, text_embeddings: Any, text_to_image: Sequence[int] | Any, block_size: int = 1024,
 ) -> torch.Tensor:
@@ -39,14 +54,7 @@ def text_to_image_ranks(
     labels = _labels(text_to_image, images.shape[0], "text_to_image")
     if labels.numel() != texts.shape[0]:
         raise InputError(f"text_to_image has {labels.numel()} entries for {texts.shape[0]} texts")
-    ranks = torch.empty(texts.shape[0], dtype=torch.long)
-    for start in range(0, texts.shape[0], block_size):
-        stop = min(start + block_size, texts.shape[0])
-        sims = texts[start:stop] @ images.T
-        rows = torch.arange(stop - start)
-        correct = sims[rows, labels[start:stop]]
-        ranks[start:stop] = (sims >= correct[:, None]).sum(dim=1) - 1
-    return ranks
+    return _target_ranks(texts, images, labels, block_size)
 
 
 def image_to_text_ranks(
@@ -124,13 +132,7 @@ def classification_ranks(
     targets = _labels(labels, classes.shape[0], "labels")
     if targets.numel() != images.shape[0]:
         raise InputError(f"{targets.numel()} labels for {images.shape[0]} images")
-    ranks = torch.empty(images.shape[0], dtype=torch.long)
-    for start in range(0, images.shape[0], block_size):
-        stop = min(start + block_size, images.shape[0])
-        logits = images[start:stop] @ classes.T
-        correct = logits[torch.arange(stop - start), targets[start:stop]]
-        ranks[start:stop] = (logits >= correct[:, None]).sum(dim=1) - 1
-    return ranks
+    return _target_ranks(images, classes, targets, block_size)
 
 
 def topk_accuracy(
