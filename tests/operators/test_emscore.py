@@ -18,9 +18,10 @@ import pytest
 import torch
 
 from mmscore.errors import ConfigError
+from mmscore.io.cells import text_list as reference_captions
 from mmscore.io.storage import FileStorage
 from mmscore.io.tables import read_table
-from mmscore.operators.emscore import EMScoreEval, reference_captions
+from mmscore.operators.emscore import EMScoreEval
 
 av = pytest.importorskip("av")
 

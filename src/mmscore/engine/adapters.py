@@ -170,8 +170,9 @@ class EMScoreAdapter(StepAdapter):
 
     def prepare(self, df: pd.DataFrame, encoder: Any = None) -> dict[str, Any]:
         """The official idf corpus of the whole table, exactly as ``score_dataframe`` builds it."""
+        from mmscore.io.cells import clean_text, text_list
         from mmscore.metrics.emscore import official_corpus
-        from mmscore.operators.emscore import clean_caption, idf_from_texts, reference_captions
+        from mmscore.operators.emscore import idf_from_texts
 
         op = self.operator
         if not op.idf or op.idf_table is not None:
@@ -179,8 +180,8 @@ class EMScoreAdapter(StepAdapter):
         if op.idf_corpus is not None:
             return {"idf_table": idf_from_texts(encoder, op.idf_corpus)}
         reference_key = self.run_kwargs["reference_key"]
-        candidates = [text for text in (clean_caption(v) for v in df[self.run_kwargs["candidate_key"]]) if text]
-        references = ([reference_captions(v) for v in df[reference_key]]
+        candidates = [text for text in (clean_text(v) for v in df[self.run_kwargs["candidate_key"]]) if text]
+        references = ([text_list(v) for v in df[reference_key]]
                       if reference_key is not None and reference_key in df.columns else [])
         corpus = official_corpus(candidates, references)
         return {"idf_table": idf_from_texts(encoder, corpus)} if corpus else {}
@@ -204,13 +205,13 @@ class EMScoreAdapter(StepAdapter):
                 + [ERROR_COLUMN])
 
     def _video_paths(self, df: pd.DataFrame, resolve: Resolver) -> list[Path]:
-        from mmscore.operators.emscore import clean_caption
+        from mmscore.io.cells import clean_text
 
         paths = []
         for video, candidate in zip(df[self.run_kwargs["video_key"]], df[self.run_kwargs["candidate_key"]],
                                     strict=True):
-            value = clean_caption(video)
-            if value is not None and clean_caption(candidate) is not None:
+            value = clean_text(video)
+            if value is not None and clean_text(candidate) is not None:
                 paths.append(resolve(value))
         return list(dict.fromkeys(paths))
 
@@ -355,9 +356,9 @@ class ImageTextAdapter(StepAdapter):
     def decode(self, df: pd.DataFrame, resolve: Resolver, image_size: int | None) -> dict[str, Any]:
         """Each distinct image, decoded and cropped as ``ClipImageTransform`` would; failures are left
         to the operator, which reports them with its own message."""
+        from mmscore.io.cells import clean_text
         from mmscore.io.images import load_image
         from mmscore.models.preprocess import center_crop, resize_shorter_side
-        from mmscore.operators.image_text import clean_text
 
         out: dict[str, Any] = {}
         if image_size is None:

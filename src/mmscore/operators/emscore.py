@@ -49,6 +49,7 @@ import pandas as pd
 import torch
 
 from mmscore.errors import ConfigError, MediaError
+from mmscore.io.cells import clean_text, text_list
 from mmscore.io.media import SampledFrames, SamplingSpec, default_workers, iter_sample_with_spec, sampling_spec
 from mmscore.metrics import emscore as em
 from mmscore.operators.base import Operator
@@ -62,47 +63,6 @@ DETAILS_COLUMN = "frame_details"
 #: texts encoded per forward chunk (token tensors are [chunk, context, D]: keep memory bounded)
 TEXT_CHUNK = 256
 _CACHE_VERSION = 1
-
-
-# ----------------------------------------------------------------------------- cell parsing
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        return bool(pd.isna(value)) if np.ndim(value) == 0 else False
-    except (TypeError, ValueError):
-        return False
-
-
-def clean_caption(value: Any) -> str | None:
-    """A caption cell as text, or None when missing/empty/NaN (never the string ``"nan"``)."""
-    if _missing(value):
-        return None
-    text = " ".join(str(value).split())
-    return text or None
-
-
-def reference_captions(value: Any) -> list[str]:
-    """A reference cell as a list of captions: one text, a list/array, or a JSON list string.
-
-    Missing, empty and null entries are dropped; an empty result means "no reference".
-    """
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            try:
-                parsed = json.loads(stripped)
-            except json.JSONDecodeError:
-                parsed = None
-            if isinstance(parsed, list):
-                value = parsed
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        items = list(value)
-    else:
-        items = [value]
-    return [text for text in (clean_caption(item) for item in items) if text]
 
 
 # ----------------------------------------------------------------------------- video cache
@@ -376,7 +336,7 @@ class EMScoreEval(Operator):
         if idf is not None:
             self.idf = bool(idf)
         if idf_corpus is not None:
-            corpus = [text for text in (clean_caption(t) for t in idf_corpus) if text]
+            corpus = [text for text in (clean_text(t) for t in idf_corpus) if text]
             if not corpus:
                 raise ConfigError("idf_corpus is empty: give at least one sentence")
             self.idf_corpus = corpus
@@ -446,17 +406,17 @@ class EMScoreEval(Operator):
         resolve = resolve or (lambda value: Path(os.path.expanduser(value)))
         n = len(df)
         errors: list[str | None] = [None] * n
-        candidates = [clean_caption(v) for v in df[candidate_key]] if n else []
+        candidates = [clean_text(v) for v in df[candidate_key]] if n else []
         has_refs = reference_key is not None and reference_key in df.columns
         if reference_key is not None and not has_refs:
             logger.info("no column %r: every row is scored without reference (only EMScore(X,V))", reference_key)
-        references = [reference_captions(v) for v in df[reference_key]] if has_refs else [[] for _ in range(n)]
+        references = [text_list(v) for v in df[reference_key]] if has_refs else [[] for _ in range(n)]
         videos: list[Path | None] = [None] * n
         for row in range(n):
             if candidates[row] is None:
                 errors[row] = f"row {row}: empty or missing candidate caption in column {candidate_key!r}"
                 continue
-            value = clean_caption(df[video_key].iloc[row])
+            value = clean_text(df[video_key].iloc[row])
             if value is None:
                 errors[row] = f"row {row}: empty or missing video path in column {video_key!r}"
                 continue

@@ -20,9 +20,7 @@ The model is loaded on the first ``run`` (or :meth:`load`), so building a pipeli
 from __future__ import annotations
 
 import abc
-import json
 import logging
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,46 +29,12 @@ import pandas as pd
 import torch
 
 from mmscore.errors import ColumnError, ConfigError
+from mmscore.io.cells import clean_text, text_list
 from mmscore.metrics import clip_scores as cs
 from mmscore.operators.base import Operator
 from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
-
-
-def clean_text(value: Any) -> str | None:
-    """Whitespace-collapsed text, or None for a missing/empty/NaN cell (never the string "nan")."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    try:
-        if bool(pd.isna(value)):  # pd.NA, NaT, numpy NaN scalars
-            return None
-    except (TypeError, ValueError):  # list-like cells: not missing
-        pass
-    text = " ".join(str(value).split())
-    return text or None
-
-
-def _reference_list(value: Any) -> list[str]:
-    """A reference cell as a list of texts: a list, a JSON list string, or one text."""
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith("["):
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError:
-                value = [value]
-        else:
-            value = [value]
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    try:
-        items = list(value)
-    except TypeError:
-        items = [value]
-    return [text for text in (clean_text(v) for v in items) if text]
 
 
 class _ImageTextEvaluator(Operator):
@@ -154,7 +118,7 @@ class _ImageTextEvaluator(Operator):
         texts: list[str | None] = [clean_text(v) for v in df[text_key]]
         references: list[list[str]] | None = None
         if reference_key:
-            references = [_reference_list(v) for v in df[reference_key]]
+            references = [text_list(v) for v in df[reference_key]]
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
             if texts[row] is None:

@@ -39,8 +39,8 @@ Without a sampling option one frame per second is used. --strict: exit 2 if a ro
 def _read_corpus(path: Path, key: str) -> list[str]:
     """Sentences for idf: a .txt file (one per line) or a table column (lists are flattened)."""
     from mmscore.errors import InputError
+    from mmscore.io.cells import text_list
     from mmscore.io.tables import read_table, require_columns
-    from mmscore.operators.emscore import reference_captions
 
     if not path.exists():
         raise InputError(f"{path}: idf corpus file not found")
@@ -48,7 +48,7 @@ def _read_corpus(path: Path, key: str) -> list[str]:
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     df = read_table(path)
     require_columns(df, [key], where=str(path))
-    return [caption for value in df[key] for caption in reference_captions(value)]
+    return [caption for value in df[key] for caption in text_list(value)]
 
 
 def register(app: typer.Typer) -> None:
