@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from mmscore.errors import ColumnError, InputError
+from mmscore.io.cells import is_blank
 from mmscore.io.tables import read_table
 
 KEY_COLUMNS = ("video_name", "name", "names", "video", "video_id", "id", "sample", "image_id")
@@ -110,14 +111,6 @@ def pick_column(frame: pd.DataFrame, wanted: str | None, candidates: Sequence[st
     )
 
 
-def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
 @dataclass
 class KeyedTable:
     """One value (label, label list, text) per normalised key, in file order."""
@@ -161,10 +154,10 @@ def load_keyed(
         name = normalise_key(key)
         if not name:
             raise InputError(f"{raw.path}, {raw.where[position]}: empty {key_col!r} (every row needs a video name)")
-        if require_value and _is_blank(value):
+        if require_value and is_blank(value):
             raise InputError(f"{raw.path}, {raw.where[position]} ({name}): empty {value_col!r}")
         keys.append(name)
-        values.append(None if _is_blank(value) else value)
+        values.append(None if is_blank(value) else value)
         rows.append(raw.where[position])
     _reject_duplicates(raw.path, keys, rows)
     extra: dict[str, list[Any]] = {}
@@ -174,7 +167,7 @@ def load_keyed(
         if explicit is not None and explicit not in raw.frame.columns:
             raise ColumnError(explicit, [str(c) for c in raw.frame.columns], where)
         if column is not None:
-            extra[name] = [None if _is_blank(v) else v for v in raw.frame[column].tolist()]
+            extra[name] = [None if is_blank(v) else v for v in raw.frame[column].tolist()]
     return KeyedTable(raw.path, key_col, value_col, keys, values, rows, extra)
 
 

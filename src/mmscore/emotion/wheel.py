@@ -36,6 +36,7 @@ import pandas as pd
 from mmscore.emotion.data import OPENSET_COLUMNS, align, load_keyed
 from mmscore.emotion.openvocab import parse_label_list
 from mmscore.errors import ColumnError, InputError
+from mmscore.io.cells import is_blank
 from mmscore.metrics.classification import f_from_precision_recall, set_overlap
 from mmscore.provenance import run_info, signature_string
 
@@ -64,10 +65,6 @@ def _read_sheet(folder: Path, stem: str) -> tuple[pd.DataFrame, Path]:
     raise InputError(f"{folder}: neither {stem}.csv nor {stem}.xlsx found (emotion-wheel files)")
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or not str(value).strip()
-
-
 def read_wheel(frame: pd.DataFrame, where: Path) -> WheelTree:
     """level1 → level2 → [level3], forward-filling blank cells, lower-cased and stripped."""
     for column in ("level1", "level2", "level3"):
@@ -78,7 +75,7 @@ def read_wheel(frame: pd.DataFrame, where: Path) -> WheelTree:
     for position, row in enumerate(frame.itertuples(index=False)):
         values = row._asdict()
         for column in current:
-            if not _blank(values[column]):
+            if not is_blank(values[column]):
                 current[column] = str(values[column]).strip().lower()
         if not all(current.values()):
             raise InputError(f"{where}, row {position + 1}: level1/level2/level3 not all known yet")
@@ -118,7 +115,7 @@ def _synonym_mapping(frame: pd.DataFrame, where: Path) -> dict[str, list[str]]:
         if f"synonym_{run}" not in frame.columns:
             raise ColumnError(f"synonym_{run}", [str(c) for c in frame.columns], str(where))
         for word, synonyms in zip(frame[f"word_{run}"], frame[f"synonym_{run}"], strict=True):
-            if _blank(word):
+            if is_blank(word):
                 continue
             raw = str(word).strip().lower()
             merged.setdefault(raw, set()).add(raw)
@@ -133,7 +130,7 @@ def _format_mapping(frame: pd.DataFrame, where: Path) -> dict[str, list[str]]:
             raise ColumnError(column, [str(c) for c in frame.columns], str(where))
     mapping: dict[str, set[str]] = {}
     for name, forms in zip(frame["name"], frame["format"], strict=True):
-        if _blank(name):
+        if is_blank(name):
             continue
         raw = str(name).strip().lower()
         for form in parse_label_list(forms):

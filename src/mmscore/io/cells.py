@@ -35,6 +35,11 @@ def clean_text(value: Any) -> str | None:
     return text or None
 
 
+def is_blank(value: Any) -> bool:
+    """True for a missing cell or one holding only whitespace."""
+    return clean_text(value) is None
+
+
 def text_list(value: Any) -> list[str]:
     """A cell holding several texts: one text, a list/array, or a JSON list string.
 
