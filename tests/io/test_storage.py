@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -166,3 +167,34 @@ def test_atomic_writes_get_normal_permissions(tmp_path: Path) -> None:
     existing.chmod(0o640)
     atomic_write_text(existing, "new")
     assert stat.S_IMODE(existing.stat().st_mode) == 0o640 and existing.read_text() == "new"
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "parquet"])
+def test_list_and_dict_cells_survive_every_format(tmp_path: Path, fmt: str) -> None:
+    """A reference list written by one step must come back as a list in the next (CSV included:
+    its cells are JSON text, not Python's repr that no reader can parse)."""
+    frame = pd.DataFrame({"reference": [["a cat", "a dog"], [], None], "meta": [{"k": 1}, {"k": 2}, {"k": 3}]})
+    back = read_table(write_table(frame, tmp_path / f"t.{fmt}"))
+    assert back["reference"].iloc[0] == ["a cat", "a dog"] and isinstance(back["reference"].iloc[0], list)
+    assert back["reference"].iloc[1] == []
+    assert back["reference"].iloc[2] is None or pd.isna(back["reference"].iloc[2])
+    assert back["meta"].tolist() == [{"k": 1}, {"k": 2}, {"k": 3}]
+    if fmt == "csv":
+        first_row = (tmp_path / "t.csv").read_text().splitlines()[1]
+        assert json.loads(next(csv.reader([first_row]))[0]) == ["a cat", "a dog"]
+
+
+def test_csv_text_that_only_looks_like_json_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('caption\n"[a picture, framed]"\n"[1, 2]"\n')
+    assert read_table(path)["caption"].tolist() == ["[a picture, framed]", "[1, 2]"]
+
+
+def test_integer_json_column_with_nulls_keeps_integers(tmp_path: Path) -> None:
+    """pandas alone turns [1, null, 3] into floats, and the next step would write 1.0 for 1."""
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "x": 1.0}\n{"id": null, "x": null}\n{"id": 3, "x": 2.5}\n')
+    back = read_table(source)
+    assert str(back["id"].dtype) == "Int64" and pd.api.types.is_float_dtype(back["x"])
+    out = write_table(back, tmp_path / "out.jsonl")
+    assert out.read_text() == source.read_text()

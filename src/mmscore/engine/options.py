@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="local or ray: score shard by shard, "
-                      "restartable (a re-run resumes from the completed shards); ray needs mmscore[ray].")]
+                      "restartable (a re-run resumes from the completed shards); ray needs 'mmscore\\[ray]'.")]
 AddressOpt = Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (auto, "
                        "ray://host:10001); default: start Ray on this machine.")]
 NumWorkersOpt = Annotated[Optional[int], typer.Option("--num-workers", min=1, help="Ray model actors "

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mmscore.errors import ColumnError, InputError
@@ -46,23 +47,75 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> pd.DataF
     if path.is_dir():
         return _read_parquet_dir(path)
     fmt = fmt or table_format(path)
-    if fmt == "jsonl":
-        return pd.DataFrame(_read_jsonl_records(path))
-    if fmt == "json":
-        return pd.DataFrame(_read_json_records(path))
+    if fmt in ("json", "jsonl"):
+        records = _read_jsonl_records(path) if fmt == "jsonl" else _read_json_records(path)
+        return _restore_integer_columns(pd.DataFrame(records), records)
     if fmt == "csv":
         try:
-            return pd.read_csv(path, keep_default_na=True)
+            return _parse_json_columns(pd.read_csv(path, keep_default_na=True))
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: malformed CSV: {exc}") from exc
     if fmt == "parquet":
         try:
-            return pd.read_parquet(path)
+            frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types
             raise InputError(f"{path}: cannot read parquet: {exc}") from exc
+        return _arrays_to_lists(frame)
     raise InputError(f"{path}: unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")
+
+
+def _restore_integer_columns(df: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Integer JSON columns with nulls become nullable ``Int64`` (pandas would make them float,
+    and a round trip would then write ``1.0`` where the input said ``1``)."""
+    for column in df.columns:
+        if not pd.api.types.is_float_dtype(df[column]) or not df[column].isna().any():
+            continue
+        values = [r.get(column) for r in records if r.get(column) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            df[column] = df[column].astype("Int64")
+    return df
+
+
+def _parse_json_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """CSV has no lists: a column whose every filled cell is a JSON list/object (as
+    :func:`write_table` writes them) is read back as Python lists/dicts."""
+    for column in df.columns:
+        if df[column].dtype == object or pd.api.types.is_string_dtype(df[column]):
+            filled = [v for v in df[column] if isinstance(v, str)]
+            if not filled or len(filled) != int(df[column].notna().sum()):
+                continue
+            parsed = [_json_container(v) for v in filled]
+            if all(p is not None for p in parsed):
+                lookup = iter(parsed)
+                df[column] = pd.Series(
+                    [next(lookup) if isinstance(v, str) else None for v in df[column]], index=df.index, dtype=object
+                )
+    return df
+
+
+def _json_container(text: str) -> list | dict | None:
+    stripped = text.strip()
+    if (stripped[:1], stripped[-1:]) not in (("[", "]"), ("{", "}")):
+        return None
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, (list, dict)) else None
+
+
+def _arrays_to_lists(df: pd.DataFrame) -> pd.DataFrame:
+    """pyarrow returns list cells as numpy arrays; give plain lists, as the other formats do."""
+    for column in df.columns:
+        if df[column].dtype == object and any(isinstance(v, np.ndarray) for v in df[column]):
+            df[column] = pd.Series(
+                [to_jsonable(v) if isinstance(v, (np.ndarray, dict)) else v for v in df[column]],
+                index=df.index,
+                dtype=object,
+            )
+    return df
 
 
 def _read_parquet_dir(path: Path) -> pd.DataFrame:
@@ -143,12 +196,27 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None 
                 json.dump(dataframe_records(df), handle, ensure_ascii=False, indent=2, allow_nan=False)
                 handle.write("\n")
         elif fmt == "csv":
-            df.to_csv(tmp, index=False)
+            _json_cells(df).to_csv(tmp, index=False)
         elif fmt == "parquet":
             _parquet_safe(df).to_parquet(tmp, index=False)
         else:
             raise InputError(f"{path}: unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")
     return path
+
+
+def _json_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """CSV cells holding lists/dicts are written as JSON text (not Python's repr), so they can be
+    read back (:func:`_parse_json_columns`, :func:`mmscore.io.cells.text_list`)."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object and any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in out[column]):
+            out[column] = [
+                json.dumps(to_jsonable(v), ensure_ascii=False, allow_nan=False)
+                if isinstance(v, (list, tuple, dict, np.ndarray))
+                else v
+                for v in out[column]
+            ]
+    return out
 
 
 def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:

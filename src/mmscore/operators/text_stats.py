@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from mmscore.io.cells import is_missing
 from mmscore.operators.base import Operator
 
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
@@ -18,7 +19,7 @@ _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 
 def text_stats(text: Any) -> tuple[int | None, int | None, int | None]:
     """(words, characters, sentences) of a text; None for a missing value."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
+    if is_missing(text):
         return None, None, None
     text = str(text)
     stripped = text.strip()

@@ -31,9 +31,9 @@ Examples:
 
 Without --engine each operator runs over the whole table and writes its step file.
 
-With --engine the steps run shard by shard (restartable: a second run resumes from the completed shards)
+With --engine the steps run shard by shard, restartable (a second run resumes from the completed shards).
 
-and only the last step's file is written; --engine ray needs pip install 'mmscore[ray]'.
+Only the last step's file is written then. --engine ray needs pip install 'mmscore\\[ray]'.
 """
 
 
