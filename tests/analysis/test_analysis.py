@@ -122,6 +122,7 @@ def test_run_plot_writes_nonempty_figures_and_csv(scorings, tmp_path: Path) -> N
             assert len(set(image.convert("L").getdata())) > 10  # something drawn, not a blank canvas
         assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
         assert eps.read_bytes().startswith(b"%!PS") and eps.stat().st_size > 2000
+        assert b".tmp" not in eps.read_bytes()[:400]  # no temporary file name as the EPS %%Title
     models = pd.read_csv(out / "model_summary.csv")
     assert {"model", "n", "mean_score", "success_rate", "ci_low", "ci_high", "excluded"} <= set(
         models.columns
@@ -270,3 +271,66 @@ def test_median_rule_changes_b_scores(scorings) -> None:
     assert res["paired_t"]["statistic"] == pytest.approx(stats.ttest_rel(a, b).statistic)
     assert "lower median" in res["pairing"]["rule"]
     assert math.isclose(res["bootstrap_mean_diff"]["statistic"], (a - b).mean())
+
+
+def test_equivalence_sentence_writes_p_values_as_text() -> None:
+    """Running text reads "p < 0.001" / "p = 0.012", never "p = <0.001"."""
+    from mmscore.analysis.report import _equivalence_sentence
+
+    tost = {"p_value": 2e-5, "equivalent": True, "confidence": 0.9, "ci": [0.1, 0.3]}
+    assert "(TOST p < 0.001; the 90% CI" in _equivalence_sentence(tost, 0.5)
+    tost = {"p_value": 0.0123, "equivalent": False, "confidence": 0.9, "ci": [0.1, 0.6]}
+    assert "(TOST p = 0.012; 90% CI [0.100, 0.600])" in _equivalence_sentence(tost, 0.5)
+
+
+def test_within_folder_annotator_alpha_for_either_side(scorings) -> None:
+    """Several annotators in folder A (humans as A) get their own α, as in folder B."""
+    res = run_stats(scorings["b"], scorings["a"], None, n_boot=100)
+    items = {k: {"Ann": v[1], "Bob": v[2]} for k, v in KEYED.items()}
+    keys = sorted(items)
+    matrix = np.array([[items[k][r] if items[k][r] is not None else np.nan for k in keys] for r in ("Ann", "Bob")])
+    humans = res["krippendorff_alpha_ordinal_a_annotators"]
+    assert humans["raters"] == ["A:Ann", "A:Bob"]
+    assert humans["statistic"] == pytest.approx(krippendorff.alpha(matrix, level_of_measurement="ordinal"))
+    assert res["krippendorff_alpha_ordinal_b_annotators"] is None
+    assert "| Krippendorff's α (ordinal, A's annotators) |" in markdown_report(res)
+
+
+def test_internvl_goal_based_results_are_excluded_by_name(tmp_path: Path) -> None:
+    """VMEvalKit InternVL writes ``goal_achieved_score`` when there is no final frame; the original
+    plot.py read the missing solution score as 0. It is excluded, and the reason says why."""
+    from mmscore.io.experiment import scoring_dir, write_scoring
+
+    folder = tmp_path / "internvl-eval"
+    write(folder, "InternVLEvaluator", "m", "maze_task", "t0", 4)
+    write_scoring(
+        scoring_dir(folder, "exp", "m", "maze_task", "t1") / "InternVLEvaluator.json",
+        {"model_name": "m", "task_type": "maze_task", "task_id": "t1"},
+        {"goal_achieved_score": 5, "evaluation_type": "goal_based", "status": "completed"},
+    )
+    table = load_scorings(folder)
+    assert table.excluded_counts() == {"goal_based": 1}
+    assert table.valid["task_id"].tolist() == ["t0"]
+
+
+def test_unreadable_scoring_file_is_counted_not_ignored(tmp_path: Path) -> None:
+    """A truncated JSON file used to vanish silently; it is now an exclusion named by its path."""
+    folder = tmp_path / "judge-eval"
+    write(folder, "judge-eval", "m", "chess_task", "t0", 5)
+    bad = folder / "exp" / "m" / "chess_task" / "t1" / "judge-eval.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"metadata": {}, "result": {"solution_corr')
+    table = load_scorings(folder)
+    assert table.excluded_counts() == {"unreadable": 1}
+    row = table.frame[table.frame["reason"] == "unreadable"].iloc[0]
+    assert (row["experiment"], row["model"], row["task_type"], row["task_id"]) == ("exp", "m", "chess_task", "t1")
+
+
+def test_plot_names_models_left_without_any_valid_score(scorings, tmp_path: Path) -> None:
+    """A model whose every scoring was skipped is absent from the ranking; the summary says so."""
+    for i in range(2):
+        write(scorings["a"], "judge-eval", "ghost", "maze_task", f"g{i}", None, status="skipped")
+    res = run_plot(scorings["a"], tmp_path / "plots", formats=("png",))
+    assert "ghost" not in set(res["tables"].models["model"])
+    saved = _strict_json(tmp_path / "plots" / "summary.json")
+    assert saved["models_without_scores"] == {"ghost": {"skipped": 2}}

@@ -180,3 +180,21 @@ def test_demo_part(tmp_path):
     assert json.loads((tmp_path / "emotion" / "ov.json").read_text())["average"] == pytest.approx(
         ((2 / 3 + 1 + 0.5 + 1 + 1 + 0 + 1 + 0) / 8 + 5 / 8) / 2
     )
+
+
+def test_table_refuses_mixed_presets(tmp_path, capsys):
+    """A MER result (fractions) and a DFEW result (percentages) must not share one column."""
+    gold_mer, gold_dfew = tmp_path / "mer.csv", tmp_path / "dfew.csv"
+    gold_mer.write_text("name,label\na,happy\nb,sad\n")
+    gold_dfew.write_text("name,label\na,1\nb,2\n")
+    pred = tmp_path / "pred.csv"
+    pred.write_text("name,prediction\na,happy\nb,happy\n")
+    outs = []
+    for gold, preset in ((gold_mer, "mer2023"), (gold_dfew, "dfew")):
+        out = tmp_path / f"{preset}.json"
+        assert main(["emotion", "classify", "--gold", str(gold), "--pred", str(pred), "--preset", preset,
+                     "--output", str(out), "--no-plot"]) == 0
+        outs.append(str(out))
+    capsys.readouterr()
+    assert main(["emotion", "table", *outs]) == 2
+    assert "mix benchmark presets (mer2023.json: mer2023, dfew.json: dfew)" in capsys.readouterr().err

@@ -165,3 +165,23 @@ def test_llm_grouping_against_fake_server(write, tmp_path):
     assert summary["precision"] == pytest.approx(13 / 24) and summary["recall"] == pytest.approx(5 / 8)
     assert again["average"] == pytest.approx(7 / 12)
     assert summary["judge_usage"]["reasks"] == 1
+
+
+def test_label_lists_split_like_mertools_so_released_groupings_apply(tmp_path):
+    """Released MER2024 sample_00001774: MERTools' string_to_list splits on quotes, so the
+    prediction ``["don't believe", 'doubt']`` becomes ``don``, ``t believe``, ``doubt``, and the
+    released grouping names exactly those pieces. Worked by hand with the grouping below:
+    G = {doubt, confusion -> 't believe'; anger, blame, displeasure -> 'displeasure'}
+    P = {don -> 'displeasure', 't believe', doubt -> 't believe'} = G: precision 1, recall 1.
+    (Parsing the list as a Python literal instead gives 1/2, 1/2 and a final score 0.0015 below
+    the published 0.53978 over the 332 released samples.)"""
+    assert parse_label_list("[\"don't believe\", 'doubt']") == ["don", "t believe", "doubt"]
+    gold = tmp_path / "gold.csv"
+    pred = tmp_path / "pred.csv"
+    gold.write_text("name,openset\nsample_00001774,\"['doubt', 'anger', 'confusion', 'blame', 'displeasure']\"\n")
+    pred.write_text("name,openset\nsample_00001774,\"[\"\"don't believe\"\", 'doubt']\"\n")
+    groups = tmp_path / "groups.json"
+    groups.write_text(json.dumps({"sample_00001774": "[['t believe', 'doubt', 'confusion'], "
+                                                     "['displeasure', 'blame', 'don', 'anger']]"}))
+    summary, _ = evaluate_openvocab(gold, pred, grouping=groups)
+    assert summary["precision"] == 1.0 and summary["recall"] == 1.0 and summary["average"] == 1.0

@@ -224,6 +224,71 @@ def test_kappa_single_class_is_documented() -> None:
     assert "single category 2" in out["note"]
 
 
+def _table(a, b, labels) -> np.ndarray:
+    index = {v: i for i, v in enumerate(labels)}
+    table = np.zeros((len(labels), len(labels)))
+    for u, v in zip(a, b, strict=True):
+        table[index[u], index[v]] += 1
+    return table
+
+
+@pytest.mark.parametrize("weights", [None, "quadratic"])
+def test_kappa_constant_rater_is_zero_without_test_or_interval(weights) -> None:
+    """One rater constant: sklearn gives kappa 0; statsmodels' variance is 0/NaN, so there is no
+    test and no interval (before: p = 0.99999997 and a ±4e-9 'interval' from rounding noise)."""
+    a, b = [3, 3, 3, 3, 3, 3], [1, 2, 3, 4, 5, 3]
+    ref = cohen_kappa_score(a, b, labels=[1, 2, 3, 4, 5], weights=weights)
+    sm = cohens_kappa(_table(a, b, [1, 2, 3, 4, 5]), wt=weights) if weights else cohens_kappa(
+        _table(a, b, [1, 2, 3, 4, 5]))
+    assert sm.std_kappa0 == pytest.approx(0.0, abs=1e-12)  # the z-test is undefined
+    out = ag.cohen_kappa(a, b, weights).to_dict()
+    assert out["statistic"] == ref == 0.0
+    assert out["p_value"] is None and out["ci"] is None
+    assert out["note"].startswith("the ratings of A are constant (category 3): observed agreement equals chance")
+    binary = ag.binary_kappa(b, a).to_dict()
+    assert binary["statistic"] == cohen_kappa_score(np.array(b) >= 4, np.array(a) >= 4) == 0.0
+    assert binary["ci"] is None and "ratings of B are constant (class 'failure')" in binary["note"]
+
+
+def test_kappa_zero_variance_has_no_zero_width_interval() -> None:
+    """Two pairs: statsmodels' ASE is exactly 0, which would make a [k, k] 'interval'."""
+    a, b = [5, 2], [4, 1]
+    sm = cohens_kappa(_table(a, b, [1, 2, 3, 4, 5]), wt="quadratic")
+    assert sm.std_kappa == pytest.approx(0.0, abs=1e-12)
+    out = ag.cohen_kappa(a, b, "quadratic").to_dict()
+    assert out["statistic"] == pytest.approx(cohen_kappa_score(a, b, labels=[1, 2, 3, 4, 5], weights="quadratic"))
+    assert sm.std_kappa0 > 0  # the z-test of kappa = 0 is still defined
+    assert out["p_value"] == pytest.approx(sm.pvalue_two_sided, rel=1e-9)
+    assert out["ci"] is None
+    assert out["note"] == "the large-sample variance of Cohen's kappa (quadratic) is 0 with these 2 pairs; no interval"
+    both = ag.cohen_kappa(a, b).to_dict()  # unweighted: both variances are 0
+    assert both["statistic"] == cohen_kappa_score(a, b, labels=[1, 2, 3, 4, 5])
+    assert both["ci"] is None and both["p_value"] is None
+    assert both["note"].endswith("is 0 with these 2 pairs; no test or interval")
+
+
+def test_kappa_interval_truncated_to_range() -> None:
+    """statsmodels' Wald interval here reaches 1.264; kappa cannot exceed 1."""
+    a, b = [2, 3, 4, 5, 2, 3], [1, 2, 3, 4, 1, 2]
+    sa, sb = (np.array(a) >= 4).astype(int), (np.array(b) >= 4).astype(int)
+    sm = cohens_kappa(_table(sa, sb, [0, 1]))
+    assert sm.kappa_upp > 1
+    res = ag.binary_kappa(a, b)
+    assert res.statistic == pytest.approx(cohen_kappa_score(sa, sb))
+    assert res.p_value == pytest.approx(sm.pvalue_two_sided, rel=1e-9)
+    assert res.ci == pytest.approx((sm.kappa_low, 1.0), rel=1e-9)
+    assert "truncated to kappa's range [-1, 1]" in res.note
+
+
+def test_correlation_interval_stays_in_range() -> None:
+    """Perfectly related scores: every resample's r is 1 up to rounding; the CI must not pass 1."""
+    b = np.array([1, 2, 3, 4, 1, 2], dtype=float)  # with seed 0 a resampled Pearson r is 1 + 4e-16
+    for kind in ("pearson", "spearman", "kendall_tau_b"):
+        res = ag.correlation(b + 1.0, b, kind, n_boot=500)
+        assert res.statistic == pytest.approx(1.0)
+        assert -1.0 <= res.ci[0] <= res.ci[1] <= 1.0
+
+
 def test_kappa_rejects_off_scale_scores() -> None:
     with pytest.raises(
         InputError, match=r"b: value 0 at position 1 is not one of the categories \[1, 2, 3, 4, 5\]"

@@ -133,13 +133,15 @@ def run_stats(
         matrix, "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
     ).to_dict()
     alpha["raters"] = raters
-    b_rows = [i for i, r in enumerate(raters) if r.startswith("B:")]
-    alpha_b = None
-    if len(b_rows) > 1:
-        alpha_b = ag.krippendorff_alpha(
-            matrix[b_rows], "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
-        ).to_dict()
-        alpha_b["raters"] = [raters[i] for i in b_rows]
+    within: dict[str, dict[str, Any] | None] = {}
+    for side in ("A", "B"):  # agreement among one folder's own annotators (several humans)
+        rows = [i for i, r in enumerate(raters) if r.startswith(f"{side}:")]
+        within[side] = None
+        if len(rows) > 1:
+            within[side] = ag.krippendorff_alpha(
+                matrix[rows], "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
+            ).to_dict()
+            within[side]["raters"] = [raters[i] for i in rows]
 
     settings = {
         "analysis": "stats",
@@ -181,7 +183,8 @@ def run_stats(
         },
         **{key: tests[key] for key in TEST_KEYS if key in tests},
         "krippendorff_alpha_ordinal": alpha,
-        "krippendorff_alpha_ordinal_b_annotators": alpha_b,
+        "krippendorff_alpha_ordinal_a_annotators": within["A"],
+        "krippendorff_alpha_ordinal_b_annotators": within["B"],
         "confusion_matrix": {
             "labels": list(ag.SCALE),
             "rows": "A",

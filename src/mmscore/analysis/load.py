@@ -3,12 +3,15 @@
 The original ``analysis/plot.py`` read a missing score as 0, so "skipped" (no ground truth) and
 "failed" scorings counted as wrong answers. Here every scoring file becomes one row with
 ``included`` and ``reason``: only completed scorings with a 1-5 score are analysed, the rest are
-counted by reason (``skipped``, ``failed``, any other status, or ``invalid_score`` for a
-"completed" file whose score is missing or off the scale).
+counted by reason (``skipped``, ``failed``, any other status, ``goal_based`` for VMEvalKit
+InternVL's goal-based fallback, whose ``goal_achieved_score`` grades a different question than the
+final-frame ``solution_correctness_score``, or ``invalid_score`` for a "completed" file whose
+score is missing or off the scale).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -17,10 +20,29 @@ from pathlib import Path
 import pandas as pd
 
 from mmscore.errors import InputError
-from mmscore.io.experiment import iter_scorings
+from mmscore.io.experiment import Scoring, iter_scorings, scoring_from_dict
 
 KEY = ["experiment", "model", "task_type", "task_id"]
 COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path"]
+
+
+def _goal_based(data: dict) -> bool:
+    """VMEvalKit's InternVL fallback without a ground-truth final frame: ``goal_achieved_score``."""
+    result = data.get("result") or {}
+    return "goal_achieved_score" in result or result.get("evaluation_type") == "goal_based"
+
+
+def _unreadable(folder: Path) -> list[Scoring]:
+    """``.json`` files under ``folder`` that do not parse, as scorings with status ``unreadable``."""
+    out = []
+    for path in sorted(folder.rglob("*.json")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            out.append(scoring_from_dict({"metadata": {}, "result": {"status": "unreadable"}}, path, folder))
+    return out
 
 
 def domain_of(task_type: str) -> str:
@@ -56,14 +78,18 @@ def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
     """Read every scoring JSON under ``folder`` (via :func:`mmscore.io.experiment.iter_scorings`).
 
     ``rater`` identifies who gave the score: the annotator name when the file records one, else the
-    file name without ``.json`` (``gpt4o-eval``, ``human-eval@bob``). Raises InputError when the
-    folder holds no scoring file at all.
+    file name without ``.json`` (``gpt4o-eval``, ``human-eval@bob``). A ``.json`` file that is not
+    valid JSON (e.g. truncated by a tool that does not write atomically) is counted as excluded
+    with reason ``unreadable``, named from its path. Raises InputError when the folder holds no
+    scoring file at all.
     """
     folder = Path(folder)
     rows = []
-    for s in iter_scorings(folder):
+    for s in [*iter_scorings(folder), *_unreadable(folder)]:
         if s.score is not None:
             reason = "completed"
+        elif s.status == "completed" and _goal_based(s.raw):
+            reason = "goal_based"
         elif s.status == "completed":
             reason = "invalid_score"
         else:

@@ -6,7 +6,8 @@ rated by two annotators is not counted twice. Binary success is ``score >= 4``. 
 scored 0 (the original plot.py's default).
 
 Outputs in ``output_dir``: ``model_summary.csv``, ``domain_summary.csv``,
-``model_domain_summary.csv``, ``summary.json`` (counts, exclusions, provenance) and the figures
+``model_domain_summary.csv``, ``summary.json`` (counts, exclusions, models left without any valid
+score, provenance) and the figures
 ``success_rate_by_model``, ``domain_heatmap``, ``score_distribution`` in each format.
 """
 
@@ -148,6 +149,7 @@ def run_plot(
     for stem, fig in figures.items():
         files.extend(save_figure(fig, out, stem, formats))
     multi = int((tabs.items["n_ratings"] > 1).sum())
+    unscored = _models_without_scores(table, tabs.items)
     summary = {
         "eval_folder": str(eval_folder),
         "scorer_folder": table.name,
@@ -158,6 +160,7 @@ def run_plot(
         "rule": RULE_TEXT[rule],
         "success_threshold": SUCCESS_THRESHOLD,
         "overall": _overall(tabs.items, confidence),
+        "models_without_scores": unscored,
         "exclusions_text": describe_exclusions(table),
         "run_info": run_info(
             {"analysis": "plot", "rule": rule, "confidence": confidence, "threshold": SUCCESS_THRESHOLD}
@@ -165,6 +168,15 @@ def run_plot(
     }
     files.append(atomic_write_json(out / "summary.json", {**summary, "files": [str(p) for p in files]}))
     return {**summary, "tables": tabs, "files": files, "output_dir": out}
+
+
+def _models_without_scores(table: ScoringTable, items: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Models whose every scoring was excluded (absent from tables and figures), by reason."""
+    frame = table.frame[~table.frame["model"].isin(set(items["model"]))]
+    return {
+        str(model): dict(sorted(group["reason"].value_counts().astype(int).items()))
+        for model, group in frame.groupby("model", sort=True)
+    }
 
 
 def _overall(items: pd.DataFrame, confidence: float) -> dict[str, Any]:

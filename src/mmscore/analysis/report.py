@@ -26,6 +26,12 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _p_text(value: float | None) -> str:
+    """``p = 0.012`` or ``p < 0.001`` for running text."""
+    text = _p(value)
+    return "p " + text.replace("<", "< ") if text.startswith("<") else f"p = {text}"
+
+
 def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
     if not entry or not entry.get("ci"):
         return DASH
@@ -97,6 +103,7 @@ def markdown_report(res: dict[str, Any]) -> str:
         ("Cohen's κ (1–5, quadratic)", "quadratic_weighted_kappa"),
         ("Cohen's κ (binary success)", "binary_kappa"),
         ("Krippendorff's α (ordinal, all raters)", "krippendorff_alpha_ordinal"),
+        ("Krippendorff's α (ordinal, A's annotators)", "krippendorff_alpha_ordinal_a_annotators"),
         ("Krippendorff's α (ordinal, B's annotators)", "krippendorff_alpha_ordinal_b_annotators"),
     ]
     rows = []
@@ -217,12 +224,12 @@ def _equivalence_sentence(tost: dict[str, Any], margin: float) -> str:
     ci = _ci(tost)
     if tost.get("equivalent"):
         return (
-            f"Equivalent within ±{margin:g} points (TOST p = {_p(tost['p_value'])}; the "
+            f"Equivalent within ±{margin:g} points (TOST {_p_text(tost['p_value'])}; the "
             f"{int(round(100 * tost['confidence']))}% CI of the mean difference, {ci}, "
             "lies inside the margin)."
         )
     text = (
-        f"Equivalence within ±{margin:g} points is **not** shown (TOST p = {_p(tost['p_value'])}; "
+        f"Equivalence within ±{margin:g} points is **not** shown (TOST {_p_text(tost['p_value'])}; "
         f"{int(round(100 * tost['confidence']))}% CI {ci}). Not significant ≠ equivalent."
     )
     needed = tost.get("n_items_for_equivalence")

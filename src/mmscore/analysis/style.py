@@ -100,7 +100,9 @@ def save_figure(
         )
         if fmt == "svg":
             metadata = {"Creator": "mmscore", "Date": None}
-        with paper_style(), atomic_path(target) as tmp:
-            fig.savefig(tmp, format=fmt, metadata=metadata)
+        with paper_style(), atomic_path(target) as tmp, open(tmp, "wb") as handle:
+            # a file handle, not the path: the PS backend would write the temporary file's name
+            # into the EPS header as its %%Title
+            fig.savefig(handle, format=fmt, metadata=metadata)
         paths.append(target)
     return paths

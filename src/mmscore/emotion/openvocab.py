@@ -23,9 +23,9 @@ Deliberate differences from MERTools, each reported in the result:
   (``n_without_grouping``); a missing prediction counts as empty (0, 0) and is listed;
 - samples whose gold list is empty are skipped (MERTools 2024 would divide by zero; MER2025
   skips them) and counted in ``n_skipped_empty_gold``;
-- labels and group members are stripped of surrounding whitespace as well as lower-cased, and
-  lists are parsed with ``ast.literal_eval`` first, falling back to MER2025's lenient splitting
-  on quotes and commas (MER2024's parser needs quoted labels).
+- labels and group members are stripped of surrounding whitespace as well as lower-cased; label
+  lists are split like MER2025's ``string_to_list`` (quotes and commas), which on quoted lists
+  gives MER2024's tokens and also accepts unquoted ones (MER2024's parser needs quoted labels).
 """
 
 from __future__ import annotations
@@ -58,29 +58,26 @@ def _clean_label(value: Any) -> str:
 
 
 def parse_label_list(value: Any) -> list[str]:
-    """``"['Happy', 'excited']"`` / list / ndarray / ``"happy, excited"`` → lower-cased labels."""
+    """``"['Happy', 'excited']"`` / list / ndarray / ``"happy, excited"`` → lower-cased labels.
+
+    A string is split exactly as MERTools' ``string_to_list`` does (MER2025 version: the text
+    inside the brackets, split on quotes and commas, pieces stripped): the released grouping files
+    were built from labels tokenised this way, so the published MER-OV numbers are only
+    reproduced with it. Its quirk is kept on purpose: an apostrophe inside a label splits it
+    (``"don't believe"`` → ``don``, ``t believe``, the pieces the released groupings name).
+    Lists and arrays are taken element by element, unsplit.
+    """
     if value is None or (isinstance(value, float) and value != value):
         return []
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (list, tuple, set)):
-        items = list(value)
+        items = [str(item) for item in value]
     else:
         text = str(value).strip()
-        if not text:
-            return []
-        try:
-            parsed = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            parsed = None
-        if isinstance(parsed, (list, tuple)) and all(isinstance(x, str) for x in parsed):
-            items = list(parsed)
-        elif isinstance(parsed, str):
-            items = [parsed]
-        else:
-            inner = text.split("[", 1)[1] if "[" in text else text
-            inner = inner.rsplit("]", 1)[0] if "]" in inner else inner
-            items = re.split(r"['\",]", inner)
+        inner = text.split("[", 1)[1] if "[" in text else text
+        inner = inner.rsplit("]", 1)[0] if "]" in inner else inner
+        items = re.split(r"['\",]", inner)
     labels = [_clean_label(item) for item in items if str(item).strip() not in ("", ",")]
     return list(dict.fromkeys(labels))
 

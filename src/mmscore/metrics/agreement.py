@@ -21,6 +21,12 @@ and ``note`` says why, with one of these messages (``{...}`` filled in):
   variance)" (t-test, TOST; the bootstrap then reports the single value as its interval)
 * ``NOTE_SINGLE_CLASS``: "expected chance agreement is 1 (both raters use the single category
   {value}); {what} is undefined" (kappa; binary kappa names the class 'success' or 'failure')
+* ``NOTE_KAPPA_CONSTANT``: "the ratings of {which} are constant (category {value}): observed
+  agreement equals chance agreement, so {what} is 0 by construction and has no test or interval"
+  (kappa is reported as 0, as sklearn does; p-value and interval are None)
+* ``NOTE_KAPPA_NO_VARIANCE``: "the large-sample variance of {what} is 0 with these {n} pairs; no
+  {missing}" (``missing``: "interval", "test" (variance under H0) or "test or interval"; e.g.
+  two pairs: an interval of zero width would claim certainty)
 * ``NOTE_NO_PAIRABLE``: "fewer than 2 pairable values (units rated by at least two raters); {what}
   is undefined" (Krippendorff's alpha)
 * ``NOTE_NO_VARIATION``: "every pairable value is {value}: there is no variation, so {what} is
@@ -71,6 +77,11 @@ NOTE_BOOT_CONSTANT = (
     "every paired difference equals {value}, so every resample does: the interval is {value} to {value}"
 )
 NOTE_NO_VARIATION = "every pairable value is {value}: there is no variation, so {what} is undefined"
+NOTE_KAPPA_CONSTANT = (
+    "the ratings of {which} are constant (category {value}): observed agreement equals chance "
+    "agreement, so {what} is 0 by construction and has no test or interval"
+)
+NOTE_KAPPA_NO_VARIANCE = "the large-sample variance of {what} is 0 with these {n} pairs; no {missing}"
 
 
 # --------------------------------------------------------------------------- result type
@@ -490,7 +501,7 @@ def correlation(
     res = point(x, y)
     idx = bootstrap_indices(n, n_boot, seed)
     theta = boot(x[idx], y[idx])
-    theta = theta[np.isfinite(theta)]
+    theta = np.clip(theta[np.isfinite(theta)], -1.0, 1.0)  # rounding can exceed ±1 by an ulp
     ci, note = None, None
     if theta.size:
         lo, hi = np.percentile(theta, [50 * (1 - confidence), 50 * (1 + confidence)])
@@ -546,7 +557,10 @@ def cohen_kappa(
     With agreement weights ``w_ij`` (1 on the diagonal; quadratic ``1 - (i-j)²/(k-1)²``):
     ``κ = (p_o - p_e) / (1 - p_e)``, ``p_o = Σ w_ij p_ij``, ``p_e = Σ w_ij p_i. p_.j``.
     The p-value is the large-sample z-test of κ = 0 and the interval is κ ± z·ASE, both with the
-    Fleiss, Cohen & Everitt (1969) variances (under H0 and in general).
+    Fleiss, Cohen & Everitt (1969) variances (under H0 and in general; statsmodels
+    ``cohens_kappa`` computes the same), the interval truncated to [-1, 1]. A constant rater
+    gives κ = 0 with no test or interval (``NOTE_KAPPA_CONSTANT``), a zero variance no test or
+    interval (``NOTE_KAPPA_NO_VARIANCE``).
     """
     x, y = _paired(a, b)
     labels = list(labels)
@@ -577,6 +591,17 @@ def cohen_kappa(
             has_ci=True,
             confidence=confidence,
         )
+    for which, arr in (("A", x), ("B", y)):
+        if np.all(arr == arr[0]):
+            return StatResult(
+                statistic=0.0,
+                has_ci=True,
+                confidence=confidence,
+                n=n,
+                method=method,
+                note=NOTE_KAPPA_CONSTANT.format(which=which, value=_fmt(arr[0]), what=what),
+                extra={"weights": kind, "observed_agreement": po, "expected_agreement": pe},
+            )
     kappa = (po - pe) / (1 - pe)
     w_row = w @ cols  # w̄_i. = Σ_j p_.j w_ij
     w_col = rows @ w  # w̄_.j = Σ_i p_i. w_ij
@@ -586,27 +611,49 @@ def cohen_kappa(
     )
     var0 = ((np.outer(rows, cols) * (w - spread) ** 2).sum() - pe**2) / ((1 - pe) ** 2 * n)
     z_crit = stats.norm.ppf(0.5 + confidence / 2)
-    se = math.sqrt(var) if var > 0 else 0.0
-    p_value, z = None, None
-    if var0 > 0:
+    extra: dict[str, Any] = {
+        "weights": kind,
+        "observed_agreement": po,
+        "expected_agreement": pe,
+        "interpretation": landis_koch(kappa),
+    }
+    tiny = 1e-12  # rounding noise of an exactly zero variance
+    if var <= tiny and var0 <= tiny:
+        return StatResult(
+            statistic=kappa,
+            has_ci=True,
+            confidence=confidence,
+            n=n,
+            method=method,
+            note=NOTE_KAPPA_NO_VARIANCE.format(what=what, n=n, missing="test or interval"),
+            extra={**extra, "ase": None, "z": None},
+        )
+    p_value, z, note = None, None, None
+    if var0 > tiny:
         z = kappa / math.sqrt(var0)
         p_value = 2 * stats.norm.sf(abs(z))
+    else:
+        note = NOTE_KAPPA_NO_VARIANCE.format(what=f"{what} under H0", n=n, missing="test")
+    ci, se = None, None
+    if var > tiny:
+        se = math.sqrt(var)
+        lo, hi = kappa - z_crit * se, kappa + z_crit * se
+        if lo < -1 or hi > 1:
+            note = f"the Wald interval [{lo:.3f}, {hi:.3f}] is truncated to kappa's range [-1, 1]"
+            lo, hi = max(lo, -1.0), min(hi, 1.0)
+        ci = (lo, hi)
+    else:
+        note = NOTE_KAPPA_NO_VARIANCE.format(what=what, n=n, missing="interval")
     return StatResult(
         statistic=kappa,
         p_value=p_value,
-        ci=(kappa - z_crit * se, kappa + z_crit * se),
+        ci=ci,
         has_ci=True,
         confidence=confidence,
         n=n,
         method=method,
-        extra={
-            "weights": kind,
-            "observed_agreement": po,
-            "expected_agreement": pe,
-            "ase": se,
-            "z": _num(z),
-            "interpretation": landis_koch(kappa),
-        },
+        note=note,
+        extra={**extra, "ase": se, "z": _num(z)},
     )
 
 

@@ -94,6 +94,9 @@ def register(app: typer.Typer) -> None:
                 str(row.excluded),
             )
         console.print(table)
+        for model, reasons in res["models_without_scores"].items():
+            counts = ", ".join(f"{v} {k}" for k, v in reasons.items())
+            console.print(f"[yellow]{model}: no valid score ({counts}); not in the tables or figures[/yellow]")
         console.print(f"wrote {len(res['files'])} files to {res['output_dir']}")
 
     @analyze.command(

@@ -235,6 +235,10 @@ def register(app: typer.Typer) -> None:
         tasks = {s.get("task") for s in summaries}
         if len(tasks) > 1:
             raise InputError(f"results mix tasks {sorted(map(str, tasks))}; build one table per task")
+        presets = {s.get("preset") for s in summaries}
+        if len(presets) > 1:  # MER prints fractions, DFEW percentages: one column would mix both
+            shown = ", ".join(f"{p.name}: {s.get('preset')}" for s, p in zip(summaries, results, strict=True))
+            raise InputError(f"results mix benchmark presets ({shown}); build one table per benchmark")
         text = results_markdown(summaries, [s.get("method") or p.stem for s, p in zip(summaries, results, strict=True)],
                                 metric)
         Console().print(text)
