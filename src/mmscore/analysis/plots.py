@@ -98,6 +98,8 @@ def domain_heatmap_figure(cells: pd.DataFrame, models: Sequence[str], domains: S
                 )
         ax.set_xticks(np.arange(len(domains)) + 0.5, domains, rotation=30, ha="right")
         ax.set_yticks(np.arange(len(models)) + 0.5, models)
+        ax.set_xlabel("Domain (task type)")
+        ax.set_ylabel("Model")
         ax.tick_params(length=0)
         for side in ("top", "right", "left", "bottom"):
             ax.spines[side].set_visible(False)
