@@ -2,9 +2,10 @@
 
 The baseline is what the original VMEvalKit scorer did: one request at a time. Both runs use the
 same synthetic experiment, the same fake OpenAI-compatible server (real HTTP on 127.0.0.1, every
-reply delayed by ``--latency``) and no response cache, and must produce identical scores. The
-server runs in a child process, as a real judge server would, so its request handling does not
-compete with the client for this interpreter's GIL.
+reply delayed by ``--latency``) and no response cache, and must produce identical scores. An
+unmeasured warm-up run comes first, so neither measured run pays the process's one-off start-up
+costs. The server runs in a child process, as a real judge server would, so its request handling
+does not compete with the client for this interpreter's GIL.
 
     python benchmarks/bench_judge.py [--tasks 64] [--latency 0.2] [--concurrency 16]
 """
@@ -80,6 +81,9 @@ def main() -> None:
         process.start()
         try:
             base_url = parent.recv()
+            # warm-up (not measured): the first run of a process pays one-off costs (imports,
+            # codec and TLS initialisation) that would otherwise be charged to the sequential run
+            score_once(base_url, data, data / "warm-up", args.concurrency)
             sequential, seq_scores = score_once(base_url, data, data / "seq", 1)
             # the concurrent run is short, so a scheduling hiccup on a busy machine weighs heavily:
             # take the median of --repeats runs (every run must give the same scores)
@@ -95,7 +99,7 @@ def main() -> None:
             process.join(timeout=10)
             if process.is_alive():
                 process.terminate()
-    assert requests == (1 + args.repeats) * n, requests
+    assert requests == (2 + args.repeats) * n, requests
     identical = seq_scores == con_scores and len(seq_scores) == n
     print(f"tasks {n}, server latency {args.latency * 1000:.0f} ms")
     print(f"sequential (concurrency 1): {sequential:.2f} s  ({n / sequential:.1f} tasks/s)")

@@ -219,3 +219,49 @@ def test_second_annotators_get_their_own_files(agreement_server, browser, experi
     assert saved["human-eval@carol.json"]["result"]["solution_correctness_score"] == 5
     assert saved["human-eval@bob-b.json"]["metadata"]["annotator"] == "Bob B."
     assert saved["human-eval@bob-b.json"]["result"]["solution_correctness_score"] == 1
+
+
+@pytest.fixture()
+def fresh_server(experiment, tmp_path: Path, free_port):
+    """A server over the experiment with an empty scoring folder of its own."""
+    from mmscore.human import HumanScorer
+
+    scorer = HumanScorer(experiment_name=experiment.experiment, data_dir=experiment.data_dir,
+                         output_dir=tmp_path)
+    port = free_port()
+    scorer.launch_interface(port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield scorer, f"http://127.0.0.1:{port}"
+    finally:
+        scorer.close()
+
+
+def test_keys_typed_ahead_land_on_the_item_they_were_meant_for(fresh_server, browser, experiment):
+    """A fast annotator does not wait for the page: '4 Enter 3 Enter C note Esc 5 Enter S' typed in
+    one go must give item 1 = 4, item 2 = 3, item 3 = 5 with the note, and skip item 4 (before the
+    fix, keys pressed while the server answered were dropped or applied to the previous item)."""
+    from playwright.sync_api import expect
+
+    scorer, url = fresh_server
+    order = _expected_order(experiment)
+    page = browser.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(url + "?annotator=Fast%20Fingers")
+    expect(page.locator("#mm-task")).to_contain_text(order[0][3])
+    for key in ("4", "Enter", "3", "Enter", "c"):
+        page.keyboard.press(key)
+    page.keyboard.type("late note")
+    for key in ("Escape", "5", "Enter", "s"):
+        page.keyboard.press(key)
+    expect(page.locator("#mm-status")).to_contain_text("Skipped", timeout=30_000)
+    expect(page.locator("#mm-task")).to_contain_text(order[4][3])
+    page.close()
+
+    out = Path(scorer.output_dir)
+    saved = {}
+    for key in order[:4]:
+        path = out.joinpath(*key) / "human-eval.json"
+        if path.exists():
+            result = json.loads(path.read_text(encoding="utf-8"))["result"]
+            saved[key] = (result["solution_correctness_score"], result["comments"])
+    assert saved == {order[0]: (4, ""), order[1]: (3, ""), order[2]: (5, "late note")}

@@ -268,3 +268,47 @@ def test_a_damaged_scoring_file_is_scored_again(tmp_path: Path) -> None:
         assert server.chat_count == 1
     assert json.loads(path.read_text())["result"]["solution_correctness_score"] == 5
     assert not (tmp_path / "scorings" / "openai-compatible-eval" / "judge-cache.sqlite").exists()
+
+
+def test_images_and_request_payloads_are_encoded_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PNG-encoding a real video frame takes tens of milliseconds and a request body is megabytes
+    of JSON: done on the event loop (as before the fix) they stall every request in flight, and 16
+    concurrent requests were barely faster than one at a time with 640x480 frames. Neither the
+    image encoding nor the request's canonical JSON + sha256 (its cache key) may run on the loop's
+    thread."""
+    import threading
+
+    import mmscore.models.judge as judge
+    from mmscore.vmeval import make_vlm_scorer, run_scoring
+
+    make_experiment(tmp_path, models=("m",), task_types=("chess_task",), n_tasks=3)
+    threads: dict[str, set[int]] = {"data_url": set(), "request_key": set()}
+    for name in threads:
+        original = getattr(judge, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            threads[_name].add(threading.get_ident())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(judge, name, spy)
+    loop_thread: set[int] = set()
+
+    with FakeOpenAIServer(responder=lambda request: 4) as server:
+        scorer = make_vlm_scorer(
+            "openai-compatible", base_url=server.base_url, model="judge", concurrency=2,
+            cache=tmp_path / "cache.sqlite",
+        )
+        original_setup = scorer.setup
+
+        async def setup() -> None:
+            loop_thread.add(threading.get_ident())
+            await original_setup()
+
+        scorer.setup = setup  # type: ignore[method-assign]
+        summary = run_scoring(scorer, "pilot_experiment", data_dir=tmp_path, output_dir=tmp_path / "out")
+    assert summary.completed == 3
+    # 3 images per request (input, expected final frame, generated frame), one request per task
+    assert all(threads[name] for name in threads), threads
+    assert loop_thread and not any(loop_thread & ids for ids in threads.values()), (loop_thread, threads)

@@ -165,6 +165,71 @@ def test_python_api_run_scoring(tmp_path: Path) -> None:
     assert asyncio.iscoroutinefunction(Constant.score)
 
 
+def test_invalid_score_from_a_custom_scorer_is_a_failed_record_not_a_crash(tmp_path: Path) -> None:
+    """A scorer returning 7, True or 2.5 must not end the run (it raised TypeError before the fix):
+    those tasks are recorded as failed with the bad value named; the others complete."""
+    import json
+
+    bad = {"chess_0000": 7, "chess_0001": True, "maze_0000": 2.5}
+
+    class Sloppy(Scorer):
+        scorer_id = "SloppyScorer"
+        output_subdir = "sloppy-eval"
+
+        async def score(self, task):
+            return ScoreResult(score=bad.get(task.task_id, 4))
+
+    make_experiment(tmp_path, models=("m",), n_tasks=2)
+    summary = run_scoring(Sloppy(), "pilot_experiment", data_dir=tmp_path)
+    assert (summary.total, summary.completed, summary.failed) == (4, 1, 3)
+    root = tmp_path / "scorings" / "sloppy-eval" / "pilot_experiment" / "m"
+    for task_id, value in bad.items():
+        result = json.loads((root / f"{task_id.split('_')[0]}_task" / task_id / "SloppyScorer.json").read_text())[
+            "result"
+        ]
+        assert result["status"] == "failed" and result["solution_correctness_score"] is None
+        assert result["error_type"] == "InvalidScore" and repr(value) in result["reason"]
+    done = json.loads((root / "maze_task" / "maze_0001" / "SloppyScorer.json").read_text())["result"]
+    assert (done["status"], done["solution_correctness_score"]) == ("completed", 4)
+
+
+def test_an_interrupted_run_still_rebuilds_the_aggregate(tmp_path: Path) -> None:
+    """Ctrl+C (task cancellation) mid-run: the aggregate lists exactly the scorings on disk."""
+    import json
+
+    class Slow(Scorer):
+        scorer_id = "SlowScorer"
+        output_subdir = "slow-eval"
+        workers = 1
+
+        async def score(self, task):
+            await asyncio.sleep(0 if task.task_id.endswith("0") else 30)
+            return ScoreResult(score=5)
+
+    make_experiment(tmp_path, models=("m",), n_tasks=2)  # chess_0000, chess_0001, maze_0000, maze_0001
+
+    async def interrupt() -> None:
+        from mmscore.vmeval.runner import score_experiment
+
+        first = asyncio.Event()
+        run = asyncio.ensure_future(
+            score_experiment(Slow(), "pilot_experiment", data_dir=tmp_path, on_outcome=lambda o, s: first.set())
+        )
+        await asyncio.wait_for(first.wait(), 10)
+        await asyncio.sleep(0.2)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(interrupt())
+    folder = tmp_path / "scorings" / "slow-eval" / "pilot_experiment"
+    on_disk = sorted(p.parent.name for p in folder.rglob("SlowScorer.json"))
+    assert on_disk == ["chess_0000"]
+    aggregate = json.loads((folder / "SlowScorer_all_models.json").read_text())
+    assert aggregate["metadata"]["counts"]["completed"] == 1
+    assert list(aggregate["results"]["m"]["evaluations"]["chess_task"]) == ["chess_0000"]
+
+
 def test_missing_experiment_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from mmscore.cli.main import main
 

@@ -8,6 +8,7 @@ localStorage, or ``?annotator=NAME`` in the URL) and the key of the item it show
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ CSS = """
 #mm-task { font-size: 1.05em; }
 #mm-status { min-height: 1.5em; }
 #mm-media img, #mm-media video { object-fit: contain; }
+#mm-seq { display: none !important; }
 """
 
 
@@ -61,6 +63,11 @@ def build_blocks(scorer: HumanScorer) -> Any:
 
     queue = scorer.queue
     experiment_dir = scorer.experiment_dir
+    # every answer of the server changes the hidden #mm-seq: the page's type-ahead (keys.py) waits for it
+    answers = itertools.count(1)
+
+    def answer_id() -> str:
+        return f"answer-{next(answers)}"
 
     def render(annotator: str, view: View, status: str) -> list[Any]:
         """Updates for ``OUTPUTS`` (order matters)."""
@@ -75,7 +82,7 @@ def build_blocks(scorer: HumanScorer) -> Any:
         if task is None:
             done = "### All done 🎉\nNo tasks are left in your queue. Press **B** to revisit your last item."
             return [gr.update(visible=True), who, progress, done, "", None, None, None,
-                    gr.update(value=None), gr.update(value=""), None, status]
+                    gr.update(value=None), gr.update(value=""), None, status, answer_id()]
         media = task_media(task, experiment_dir, scorer.media_cache, blind=scorer.blind)
         problems = media.problems
         header = f"### {_md_escape(task.task_type)} · {_md_escape(task.task_id)}"
@@ -89,11 +96,13 @@ def build_blocks(scorer: HumanScorer) -> Any:
         key = list(task.key)
         return [gr.update(visible=True), who, progress, header, task.prompt,
                 media.first_frame, media.final_frame, media.video,
-                gr.update(value=saved.get("score")), gr.update(value=saved.get("comments", "")), key, status]
+                gr.update(value=saved.get("score")), gr.update(value=saved.get("comments", "")), key, status,
+                answer_id()]
 
     def fail(message: str) -> list[Any]:
         updates = [gr.update() for _ in OUTPUTS]
-        updates[-1] = f"⚠ {_md_escape(message)}"
+        updates[OUTPUTS.index(status)] = f"⚠ {_md_escape(message)}"
+        updates[OUTPUTS.index(seq)] = answer_id()
         return updates
 
     def start(name: str, previous: str) -> tuple[Any, ...]:
@@ -192,13 +201,14 @@ def build_blocks(scorer: HumanScorer) -> Any:
                 skip_btn = gr.Button("Skip (S)", elem_id="mm-skip")
                 submit_btn = gr.Button("Submit (Enter)", variant="primary", elem_id="mm-submit")
             status = gr.Markdown(elem_id="mm-status")
+            seq = gr.Markdown("answer-0", elem_id="mm-seq")
             gr.Markdown(HELP_MARKDOWN)
         with gr.Accordion("Progress by model", open=False, elem_id="mm-stats-panel"):
             stats = gr.Markdown(progress_markdown(scorer, None), elem_id="mm-stats")
             refresh_btn = gr.Button("Refresh", elem_id="mm-refresh", size="sm")
 
         OUTPUTS = [main, who, progress, task_md, prompt, first, final, video, score, comments,
-                   current_key, status]
+                   current_key, status, seq]
 
         name_events = dict(fn=start, inputs=[name_box, annotator_state],
                            outputs=[annotator_state, stored_name, *OUTPUTS])

@@ -14,9 +14,10 @@ Guarantees (what the command ``mmscore score ...`` relies on):
 * **Atomic files**: scorings, the aggregate and the run record are written with temp file +
   ``os.replace``; killing the process at any moment leaves only complete JSON files.
 * **Aggregate** ``<out>/<experiment>/<ScorerId>_all_models.json`` is rebuilt from the files on
-  disk after every run, so resumed tasks appear in it (the original listed only the tasks scored
-  in the last run). Layout: ``{"metadata": {...counts, mean, success rate}, "results": {<model>:
-  {"model_name", "evaluations": {<task_type>: {<task_id>: result}}}}}``.
+  disk after every run (a run stopped by Ctrl+C included), so resumed tasks appear in it (the
+  original listed only the tasks scored in the last run). Layout: ``{"metadata": {...counts,
+  mean, success rate}, "results": {<model>: {"model_name", "evaluations": {<task_type>:
+  {<task_id>: result}}}}}``.
 * **Run record** ``<out>/<experiment>/_runs/<scoring_run>.json``: settings, signature, versions,
   counts, token usage and cost of that run.
 """
@@ -263,7 +264,7 @@ class _Run:
             reason = (
                 f"scorer {self.scorer.id} returned an invalid score {scored.score!r} (must be an integer 1-5)"
             )
-            await self.write(
+            self.write(
                 path,
                 task,
                 {
@@ -339,6 +340,7 @@ async def score_experiment(
         scorer=scorer.id, experiment=experiment, output_dir=out, scoring_run=scoring_run, total=len(tasks)
     )
     run: _Run | None = None
+    interrupted = False
     try:
         await scorer.setup()
         summary.scorer = scorer.id
@@ -355,10 +357,15 @@ async def score_experiment(
         summary.not_started = summary.total - (
             summary.completed + summary.reused + summary.failed + summary.skipped
         )
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        interrupted = True
+        raise
     finally:
         await scorer.aclose()
         if run is not None:
             run.io_pool.shutdown(wait=True)  # writes already started finish (each one is atomic)
+            if interrupted:  # Ctrl+C: the aggregate still lists what is on disk now
+                rebuild_aggregate(out, experiment, scorer.id)
     summary.usage = scorer.usage()
     summary.elapsed_s = round(time.monotonic() - started, 3)
     summary.aggregate_path = rebuild_aggregate(out, experiment, scorer.id)

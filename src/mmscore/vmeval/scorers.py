@@ -276,7 +276,10 @@ class VLMScorer(Scorer):
 
     # -- messages -------------------------------------------------------------------------
     def build_messages(self, task: TaskRun, frame: Any) -> list[dict[str, Any]]:
-        """OpenAI chat messages for one judgement of ``frame`` (HxWx3 uint8 RGB)."""
+        """OpenAI chat messages for one judgement of ``frame`` (HxWx3 uint8 RGB).
+
+        Called in a worker thread (encoding a video frame as PNG takes tens of milliseconds), so
+        an override must not touch the event loop."""
         p = self.prompt
         content: list[dict[str, Any]] = [text_part(p.render(p.user_intro, task.task_type, task.prompt))]
         if task.first_frame is not None:
@@ -308,7 +311,9 @@ class VLMScorer(Scorer):
             last_frames, task.video_path, n=self.frames, last_seconds=self.last_seconds
         )
         jobs: list[tuple[int, int]] = [(f, s) for f in range(len(clip.frames)) for s in range(self.samples)]
-        messages = [self.build_messages(task, frame) for frame in clip.frames]
+        messages = await asyncio.to_thread(
+            lambda: [self.build_messages(task, frame) for frame in clip.frames]
+        )
         outcomes = await asyncio.gather(
             *(
                 self.client.chat(

@@ -83,7 +83,12 @@ Backoff = Annotated[
     ),
 ]
 Rescore = Annotated[
-    bool, typer.Option("--rescore", help="Score again even where a matching completed scoring exists.")
+    bool,
+    typer.Option(
+        "--rescore",
+        help="Score again even where a matching completed scoring exists (identical requests are "
+        "answered from the response cache; add --no-cache to ask the judge again).",
+    ),
 ]
 Cache = Annotated[
     Optional[Path],
