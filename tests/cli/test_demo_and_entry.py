@@ -25,3 +25,22 @@ def test_unknown_command_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     from mmscore.cli.main import main
 
     assert main(["no-such-command"]) != 0
+
+
+def test_bad_option_value_names_the_option_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An out-of-range option value is a usage error (exit 2) that names the option — whichever
+    click (the package or typer's bundled copy) raised it."""
+    from mmscore.cli.main import main
+
+    assert main(["score", "gpt4o", "--experiment", "x", "--concurrency", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--concurrency" in err and "greater than or equal to 1" in err
+    assert "unexpected" not in err
+
+
+def test_missing_input_file_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from mmscore.cli.main import main
+
+    assert main(["emscore", str(tmp_path / "absent.jsonl")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"Error: {tmp_path / 'absent.jsonl'}: file not found (use --debug for a traceback)"

@@ -52,19 +52,35 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click usage errors in standalone_mode=False arrive as exceptions
         return int(exc.code or 0)
     except Exception as exc:  # click.ClickException and friends
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
+        click_errors, aborts = _click_exception_types()
+        if isinstance(exc, aborts):
             typer.echo("Aborted.", err=True)
             return 1
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if isinstance(exc, click_errors):
+            exc.show()  # names the option and the value, with the usage line
             return exc.exit_code
         if STATE["debug"]:
             raise
         typer.echo(f"Error: unexpected {type(exc).__name__}: {exc} (use --debug for a traceback)", err=True)
         return 1
     return outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else 0
+
+
+def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(usage/parameter errors, aborts) of click *and* of the copy of click that newer typer
+    releases bundle as ``typer._click`` (a bad option value then raises that copy's
+    ``BadParameter``, which is no ``click.ClickException``)."""
+    errors: list[type] = []
+    aborts: list[type] = [typer.Abort]
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        errors.append(module.ClickException)
+        if hasattr(module, "Abort"):
+            aborts.append(module.Abort)
+    return tuple(errors), tuple(aborts)
 
 
 def console_main() -> None:  # pragma: no cover - thin wrapper
