@@ -207,3 +207,21 @@ def test_generator_level_is_folded_into_the_task_type(tmp_path: Path) -> None:
         ("G-1_maze_data-generator/maze_task", "maze_0001"),
     ]
     assert all(t.video_path is not None for t in tasks)
+
+
+def test_unreadable_scoring_file_is_skipped_with_a_warning(tmp_path, caplog) -> None:
+    import logging
+
+    from mmscore.io.experiment import iter_scorings
+
+    good = tmp_path / "exp" / "model" / "maze_task" / "maze_0000" / "gpt4o-eval.json"
+    good.parent.mkdir(parents=True)
+    good.write_text(json.dumps({"metadata": {"scorer": "gpt4o-eval"}, "result": {"solution_correctness_score": 4,
+                                                                                  "status": "completed"}}))
+    broken = good.parent.parent / "maze_0001" / "gpt4o-eval.json"
+    broken.parent.mkdir()
+    broken.write_text('{"metadata": {"scorer": "gpt4o-eval"}, "result": {"solution_corr')
+    with caplog.at_level(logging.WARNING, logger="mmscore"):
+        found = list(iter_scorings(tmp_path))
+    assert [s.path for s in found] == [good]
+    assert any(str(broken) in r.getMessage() and "not valid JSON" in r.getMessage() for r in caplog.records)

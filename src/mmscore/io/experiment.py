@@ -347,6 +347,17 @@ def iter_scorings(folder: str | os.PathLike[str]) -> Iterator[Scoring]:
             continue
         data = read_scoring(path)
         if data is None:
-            log.debug("%s: not a scoring file (no metadata/result); skipped", path)
+            if _is_valid_json(path):
+                log.debug("%s: not a scoring file (no metadata/result); skipped", path)
+            else:  # e.g. truncated by a tool that does not write atomically: worth a word
+                log.warning("%s: not valid JSON; skipped", path)
             continue
         yield scoring_from_dict(data, path, folder)
+
+
+def _is_valid_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return True
