@@ -76,6 +76,27 @@ def test_eval_retrieval_cli_coco_and_errors(
     assert "cannot tell the dataset layout" in capsys.readouterr().err
 
 
+def test_eval_retrieval_cli_karpathy_split(coco_layout: Path, tiny_clip_hf_dir, tiny_encoder, tmp_path: Path) -> None:
+    """A Karpathy split file holding the COCO layout's images gives the same recall as the COCO reader."""
+    from mmscore.evaluation.retrieval import evaluate_retrieval
+
+    coco = ds.load_coco_captions(coco_layout / "annotations" / "captions_val2017.json")
+    entries = [{"filename": name, "split": "test", "sentences": []} for name in coco.image_names]
+    for caption, row in zip(coco.captions, coco.text_to_image, strict=True):
+        entries[row]["sentences"].append({"raw": caption})
+    entries.insert(1, {"filename": "000010.jpg", "split": "train", "sentences": [{"raw": "skipped"}]})
+    split_file = tmp_path / "dataset_coco.json"
+    split_file.write_text(json.dumps({"images": entries, "dataset": "coco"}))
+    out = tmp_path / "k.json"
+    args = ["--quiet", "eval", "retrieval", str(split_file), "--images", str(coco_layout / "val2017"), "-o", str(out)]
+    assert main([*args, "--model", str(tiny_clip_hf_dir)]) == 0
+    record = json.loads(out.read_text())["results"]
+    want = evaluate_retrieval(tiny_encoder, coco)
+    assert record["n_images"] == 3 and record["dataset"] == "karpathy:coco:test"
+    for key in ("t2i_R@1", "t2i_R@5", "i2t_R@1", "i2t_R@5"):
+        assert record[key] == pytest.approx(want[key])
+
+
 def test_eval_specificity_cli(tmp_path: Path, sample_images, tiny_clip_hf_dir, tiny_encoder) -> None:
     from mmscore.evaluation.specificity import evaluate_specificity
 

@@ -149,6 +149,33 @@ def test_flickr_reader_with_split(tmp_path: Path) -> None:
     assert only.image_names == ["2.jpg"] and only.text_to_image == [0] * 5
 
 
+def test_karpathy_split_reader(tmp_path: Path) -> None:
+    root = tmp_path / "flickr"
+    entries = []
+    for i, split in enumerate(["train", "test", "val", "test"]):
+        make_image(root / "flickr30k-images" / f"{i}.jpg", color="red")
+        sentences = [{"raw": f" caption {k} of {i} ", "tokens": []} for k in range(6)]
+        entries.append({"filename": f"{i}.jpg", "imgid": i, "split": split, "sentences": sentences})
+    (root / "dataset_flickr30k.json").write_text(json.dumps({"images": entries, "dataset": "flickr30k"}))
+    dataset = ds.load_karpathy_split(root / "dataset_flickr30k.json")
+    assert dataset.image_names == ["1.jpg", "3.jpg"] and dataset.images[0] == root / "flickr30k-images" / "1.jpg"
+    assert dataset.captions[:2] == ["caption 0 of 1", "caption 1 of 1"] and len(dataset.captions) == 10
+    assert dataset.text_to_image == [0] * 5 + [1] * 5
+    assert ds.load_karpathy_split(root / "dataset_flickr30k.json", split="val").image_names == ["2.jpg"]
+    with pytest.raises(InputError, match=r"no image in split 'restval' \(splits present: test, train, val\)"):
+        ds.load_karpathy_split(root / "dataset_flickr30k.json", split="restval")
+    coco = {"images": [{"filepath": "val2014", "filename": "a.jpg", "split": "test",
+                        "sentences": [{"raw": "x"}]}], "dataset": "coco"}
+    (tmp_path / "dataset_coco.json").write_text(json.dumps(coco))
+    make_image(tmp_path / "imgs" / "val2014" / "a.jpg", color="red")
+    assert ds.load_karpathy_split(tmp_path / "dataset_coco.json", tmp_path / "imgs").images == [
+        tmp_path / "imgs" / "val2014" / "a.jpg"
+    ]
+    (tmp_path / "captions.json").write_text(json.dumps({"images": [{"id": 1}], "annotations": []}))
+    with pytest.raises(InputError, match="expected a Karpathy split file"):
+        ds.load_karpathy_split(tmp_path / "captions.json")
+
+
 def test_retrieval_fails_on_unreadable_image(tmp_path: Path, colour_encoder) -> None:
     root = tmp_path / "u"
     make_corrupt_file(root / "image" / "0.jpg")

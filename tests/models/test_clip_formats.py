@@ -75,6 +75,43 @@ def reference_image(sd, pixels, heads=2):
     return _ln(x[:, 0], sd, "visual.ln_post") @ sd["visual.proj"]
 
 
+def reference_pixels(image: Image.Image, size: int) -> torch.Tensor:
+    """OpenAI's ``_transform`` written out as torchvision defines it: bicubic resize of the shorter
+    side (longer side truncated), centre crop at ``int(round(margin / 2))``, RGB, ToTensor,
+    Normalize with the CLIP mean/std."""
+    w, h = image.size
+    new = (size, int(size * h / w)) if w <= h else (int(size * w / h), size)
+    if new != (w, h):
+        image = image.resize(new, Image.BICUBIC)
+    left, top = int(round((new[0] - size) / 2.0)), int(round((new[1] - size) / 2.0))
+    image = image.crop((left, top, left + size, top + size)).convert("RGB")
+    x = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 255
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(3, 1, 1)
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(3, 1, 1)
+    return (x - mean) / std
+
+
+def odd_images() -> dict[str, Image.Image]:
+    """Non-square, tiny, large and non-RGB images (palette, alpha, grey, CMYK, 1-bit, 16-bit)."""
+    rng = np.random.default_rng(3)
+    ramp = np.stack(np.meshgrid(np.linspace(0, 255, 97), np.linspace(0, 255, 61)), -1).astype(np.uint8)
+    rgb = np.concatenate([ramp, rng.integers(0, 256, (61, 97, 1), dtype=np.uint8)], -1)
+    alpha = rng.integers(0, 256, (61, 97, 1), dtype=np.uint8)
+    return {
+        "RGB": Image.fromarray(rgb),
+        "tall": Image.fromarray(rng.integers(0, 256, (301, 40, 3), dtype=np.uint8)),
+        "tiny": Image.fromarray(rng.integers(0, 256, (5, 9, 3), dtype=np.uint8)),
+        "large": Image.fromarray(rng.integers(0, 256, (1200, 1601, 3), dtype=np.uint8)),
+        "P": Image.fromarray(rgb).convert("P"),
+        "RGBA": Image.fromarray(np.concatenate([rgb, alpha], -1), "RGBA"),
+        "LA": Image.fromarray(np.concatenate([rgb[..., :1], alpha], -1), "LA"),
+        "L": Image.fromarray(rgb[..., 1]),
+        "CMYK": Image.fromarray(rgb).convert("CMYK"),
+        "1": Image.fromarray(rgb[..., 2]).convert("1"),
+        "I;16": Image.fromarray(rng.integers(0, 65535, (40, 50), dtype=np.uint16)),
+    }
+
+
 # --- tests -------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def encoders77(formats77):
@@ -257,3 +294,96 @@ def test_longclip_copy_variant_has_equal_tables(model248, tmp_path, encoders248)
     sd = torch.load(path, weights_only=True)
     assert torch.equal(sd["positional_embedding"], sd["positional_embedding_res"])
     assert load_clip(path).fingerprint == encoders248["longclip"].fingerprint
+
+
+def test_odd_images_match_the_openai_transform_on_every_path(formats77, encoders77, tmp_path):
+    """Pixels and embeddings of non-RGB / non-square images equal the OpenAI transform (RGB conversion
+    after the crop) whether given as PIL images, as files to encode_images, or through the batched
+    operator/evaluation loader (which used to convert to RGB before resizing)."""
+    from mmscore.evaluation.encoding import encode_image_sources
+
+    sd = torch.load(formats77["openai"], weights_only=True)
+    enc = encoders77["openai"]
+    images = odd_images()
+    paths = []
+    for name, image in images.items():
+        paths.append(tmp_path / f"{name.replace(';', '_')}.{'jpg' if name == 'CMYK' else 'png'}")
+        image.save(paths[-1])
+    decoded = [Image.open(p) for p in paths]  # what was written (JPEG is lossy)
+    pixels = torch.stack([reference_pixels(image, enc.image_size) for image in decoded])
+    torch.testing.assert_close(enc.preprocess(decoded), pixels, atol=1e-6, rtol=0)
+    expected = F.normalize(reference_image(sd, pixels), dim=-1)
+    torch.testing.assert_close(enc.encode_images(decoded), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(enc.encode_images([str(p) for p in paths]), expected, atol=1e-5, rtol=0)
+    for workers in (0, 2):
+        batched = encode_image_sources(enc, [str(p) for p in paths], batch_size=3, workers=workers)
+        assert batched.rows == list(range(len(paths))) and not batched.errors
+        torch.testing.assert_close(batched.embeddings, expected, atol=1e-5, rtol=0)
+
+
+def random_openai_state_dict(seed, *, width, layers, patch, res, text_width, text_layers, ctx, dim, long):
+    """Random weights under OpenAI key names, built here directly (no transformers, no mmscore code)."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def rand(*shape, scale=None):
+        scale = shape[-1] ** -0.5 if scale is None else scale
+        return torch.randn(*shape, generator=gen) * scale
+
+    sd = {}
+
+    def tower(prefix, w, n):
+        for i in range(n):
+            p = f"{prefix}.resblocks.{i}"
+            for ln in ("ln_1", "ln_2"):
+                sd[f"{p}.{ln}.weight"], sd[f"{p}.{ln}.bias"] = 1 + rand(w, scale=0.2), rand(w, scale=0.05)
+            sd[f"{p}.attn.in_proj_weight"], sd[f"{p}.attn.in_proj_bias"] = rand(3 * w, w), rand(3 * w, scale=0.05)
+            sd[f"{p}.attn.out_proj.weight"], sd[f"{p}.attn.out_proj.bias"] = rand(w, w), rand(w, scale=0.05)
+            sd[f"{p}.mlp.c_fc.weight"], sd[f"{p}.mlp.c_fc.bias"] = rand(4 * w, w), rand(4 * w, scale=0.05)
+            sd[f"{p}.mlp.c_proj.weight"], sd[f"{p}.mlp.c_proj.bias"] = rand(w, 4 * w), rand(w, scale=0.05)
+
+    grid = res // patch
+    sd["visual.conv1.weight"] = rand(width, 3, patch, patch, scale=(3 * patch * patch) ** -0.5)
+    sd["visual.class_embedding"] = rand(width, scale=0.3)
+    sd["visual.positional_embedding"] = rand(grid * grid + 1, width, scale=0.3)
+    for ln in ("ln_pre", "ln_post"):
+        sd[f"visual.{ln}.weight"], sd[f"visual.{ln}.bias"] = 1 + rand(width, scale=0.2), rand(width, scale=0.05)
+    tower("visual.transformer", width, layers)
+    sd["visual.proj"] = rand(width, dim)
+    sd["token_embedding.weight"] = rand(49408, text_width, scale=0.3)
+    sd["positional_embedding"] = rand(ctx, text_width, scale=0.3)
+    if long:
+        sd["positional_embedding_res"] = rand(ctx, text_width, scale=0.3)
+    tower("transformer", text_width, text_layers)
+    sd["ln_final.weight"], sd["ln_final.bias"] = 1 + rand(text_width, scale=0.2), rand(text_width, scale=0.05)
+    sd["text_projection"] = rand(text_width, dim)
+    sd["logit_scale"] = torch.tensor(4.6052)
+    return sd
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # 64-dim heads as in every released model; a 336-px-like 24x24 grid; an odd 17x17 grid at 248 tokens
+        dict(width=128, layers=2, patch=16, res=224, text_width=128, text_layers=2, ctx=77, dim=64, long=False),
+        dict(width=192, layers=1, patch=14, res=336, text_width=64, text_layers=2, ctx=248, dim=96, long=True),
+        dict(width=64, layers=2, patch=14, res=238, text_width=128, text_layers=1, ctx=248, dim=32, long=True),
+    ],
+    ids=["b16-like", "l14-336-like-longclip", "odd-grid-longclip"],
+)
+def test_other_shapes_match_the_reference(shape, tmp_path):
+    sd = random_openai_state_dict(7, **shape)
+    torch.save(sd, tmp_path / "model.pt")
+    enc = load_clip(tmp_path / "model.pt")
+    assert (enc.image_size, enc.context_length, enc.embed_dim) == (shape["res"], shape["ctx"], shape["dim"])
+    images = list(odd_images().values())[:5]
+    pixels = torch.stack([reference_pixels(image, shape["res"]) for image in images])
+    vision_heads, text_heads = shape["width"] // 64, shape["text_width"] // 64
+    expected = reference_image(sd, pixels, heads=vision_heads)
+    torch.testing.assert_close(enc.encode_images(images, normalize=False), expected, atol=1e-5, rtol=1e-5)
+    words = " ".join(f"w{i}" for i in range(140))  # ~280 tokens: truncated at 77 and at 248
+    texts = ["a photo of a cat", words[:200], words]
+    out = enc.encode_texts(texts, return_tokens=True, normalize=False)
+    assert out.truncated == [False, shape["ctx"] == 77, True]
+    pooled, tokens = reference_text(sd, out.ids, heads=text_heads)
+    torch.testing.assert_close(out.pooled, pooled, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out.tokens, tokens * out.mask[..., None], atol=1e-5, rtol=1e-5)

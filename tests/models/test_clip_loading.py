@@ -193,6 +193,32 @@ def test_not_clip_resnet_and_corrupt_files(formats77, tmp_path):
         load_clip(tmp_path / "extra.pt")
 
 
+def test_broken_weights_errors_name_the_file_and_key(formats77, tmp_path):
+    sd = torch.load(formats77["openai"], weights_only=True)
+    missing = {k: v for k, v in sd.items() if k != "ln_final.bias"}
+    torch.save(missing, tmp_path / "missing.pt")
+    with pytest.raises(ModelError, match=r"missing\.pt: OpenAI-layout checkpoint is missing the key 'ln_final\.bias'"):
+        load_clip(tmp_path / "missing.pt")
+    grid = dict(sd, **{"visual.positional_embedding": sd["visual.positional_embedding"][:-1]})
+    torch.save(grid, tmp_path / "grid.pt")
+    with pytest.raises(ModelError, match=r"grid\.pt: shape mismatch for 'visual\.positional_embedding'"):
+        load_clip(tmp_path / "grid.pt")
+    qkv_key = "visual.transformer.resblocks.0.attn.in_proj_weight"
+    torch.save(dict(sd, **{qkv_key: sd[qkv_key][:-1]}), tmp_path / "qkv.pt")
+    with pytest.raises(ModelError, match=r"qkv\.pt: shape mismatch for 'visual\.transformer\.resblocks\.0\.attn"):
+        load_clip(tmp_path / "qkv.pt")
+
+
+def test_truncated_download_is_reported_as_such(formats77, tmp_path):
+    data = formats77["openai"].read_bytes()
+    (tmp_path / "half.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match=r"half\.pt: not a PyTorch checkpoint .*truncated"):
+        load_clip(tmp_path / "half.pt")
+    sd = torch.load(formats77["openai"], weights_only=True)  # the legacy (non-zip) torch.save format
+    torch.save(sd, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    assert load_clip(tmp_path / "legacy.pt").fingerprint == load_clip(formats77["openai"]).fingerprint
+
+
 def test_wrapped_checkpoints_and_trust_pickle(formats77, tmp_path):
     sd = torch.load(formats77["openai"], weights_only=True)
     torch.save({"state_dict": {f"module.{k}": v for k, v in sd.items()}, "epoch": 3}, tmp_path / "ddp.ckpt")
@@ -232,6 +258,23 @@ def test_device_and_dtype_selection(formats77, caplog):
 
 
 # --- other layouts and the online hub path ------------------------------------------------------------
+
+
+def test_old_transformers_files_with_position_ids_load(formats77, tmp_path, rgb_batch):
+    """transformers < 4.31 saved ``embeddings.position_ids`` buffers (the original openai/clip-vit-*
+    files have them); they are not weights and must not make the file "unexpected"."""
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "old"
+    shutil.copytree(formats77["hf"], folder)
+    weights = load_file(folder / "model.safetensors")
+    weights["text_model.embeddings.position_ids"] = torch.arange(77)[None]
+    weights["vision_model.embeddings.position_ids"] = torch.arange(5)[None]
+    (folder / "model.safetensors").unlink()
+    torch.save(weights, folder / "pytorch_model.bin")
+    enc, base = load_clip(folder), load_clip(formats77["hf"])
+    assert enc.fingerprint == base.fingerprint
+    torch.testing.assert_close(enc.encode_images(rgb_batch), base.encode_images(rgb_batch), atol=1e-6, rtol=0)
 
 
 def test_longclip_transformers_port_dir(model248, formats248, tmp_path):

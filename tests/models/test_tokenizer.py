@@ -102,3 +102,42 @@ def test_truncation_and_padding(tok):
 
 def test_decode_round_trip(tok):
     assert tok.decode(tok.encode("A photo of two cats!")) == "a photo of two cats !"
+
+
+# ftfy's default character repairs (OpenAI runs ftfy.fix_text before BPE, then unescapes HTML twice,
+# collapses whitespace and lowercases). Expectations are the cleaned strings written out from ftfy's
+# documented behaviour, so these hold with and without ftfy installed.
+@pytest.mark.parametrize(
+    ("raw", "repaired"),
+    [
+        ("the dog’s ball", "the dog's ball"),  # curly apostrophe: the most common case in captions
+        ("“Quoted” and ‘single’ ‚low‘ „low“", "\"quoted\" and 'single' 'low' \"low\""),
+        ("ﬁne ﬂowers ﬀ ﬃ", "fine flowers ff ffi"),
+        ("ＦＵＬＬ ｗｉｄｔｈ　１２３！？", "full width 123!?"),
+        ("\x93hi\x94 \x96 dash", '"hi" – dash'),  # C1 controls read as Windows-1252
+        ("a\x00b\ufeffc\x07d", "abcd"),
+        ("\x1b[36;44mblue\x1b[0m sky", "blue sky"),
+        ("&amp;amp;amp; fish", "& fish"),  # ftfy's own entity pass, then CLIP's two
+        ("<b>&amp;amp;amp;</b>", "<b>&amp;</b>"),  # text with "<" keeps ftfy's pass off
+    ],
+)
+def test_ftfy_character_repairs(raw, repaired):
+    from mmscore.models.tokenizer import clean_text
+
+    assert clean_text(raw) == repaired
+
+
+def test_repair_characters_agrees_with_ftfy():
+    import random
+    import re
+
+    ftfy = pytest.importorskip("ftfy")
+    from mmscore.models.tokenizer import repair_characters
+
+    pool = [*"ab Z'\".,!-", "’", "“", "”", "ﬁ", "Ｗ", "１", "\u3000", "\x93", "\x96", "\x00", "\x1b[31m",
+            "\ufeff", "\u2028", "\n", "ŉ", "Ĳ", "e\u0301", "😀", "中", "&amp;", "&#39;", "&nbsp;", "<"]
+    rng = random.Random(0)
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 10)))
+        collapse = re.compile(r"\s+")
+        assert collapse.sub(" ", repair_characters(text)) == collapse.sub(" ", ftfy.fix_text(text)), repr(text)

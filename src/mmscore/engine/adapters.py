@@ -370,7 +370,7 @@ class ImageTextAdapter(StepAdapter):
             if path in out:
                 continue
             try:
-                out[path] = center_crop(resize_shorter_side(load_image(path), image_size), image_size)
+                out[path] = center_crop(resize_shorter_side(load_image(path, mode=None), image_size), image_size)
             except MediaError:
                 continue
         return out

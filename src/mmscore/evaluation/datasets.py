@@ -330,6 +330,48 @@ def load_flickr30k(
     return RetrievalSet("flickr30k", images, names, captions, owner)
 
 
+def load_karpathy_split(
+    split_json: str | os.PathLike[str], image_dir: str | os.PathLike[str] | None = None, split: str = "test",
+    captions_per_image: int = 5, limit: int | None = None,
+) -> RetrievalSet:
+    """Karpathy's split files (``dataset_flickr30k.json``, ``dataset_coco.json``, ...): the images of
+    ``split`` (e.g. Flickr30k's 1,000 test images, the standard 1k protocol) in file order, the
+    first ``captions_per_image`` ``sentences[].raw`` each. Images are ``image_dir/[filepath/]filename``;
+    ``image_dir`` defaults to ``flickr30k-images``, ``images`` or the JSON's own folder, whichever exists."""
+    path = _require_exists(Path(split_json), "Karpathy split JSON")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    entries = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "sentences" in e for e in entries):
+        raise InputError(f"{path}: expected a Karpathy split file ('images' entries with 'sentences')")
+    if image_dir is not None:
+        folder = Path(image_dir)
+    else:
+        folder = next((c for c in (path.parent / "flickr30k-images", path.parent / "images") if c.is_dir()),
+                      path.parent)
+    _require_exists(folder, "image folder (pass --images)")
+    chosen = [e for e in entries if e.get("split") == split]
+    if not chosen:
+        found = sorted({str(e.get("split")) for e in entries})
+        raise InputError(f"{path}: no image in split {split!r} (splits present: {', '.join(found)})")
+    if limit is not None:
+        chosen = chosen[:limit]
+    images, names, captions, owner = [], [], [], []
+    for row, entry in enumerate(chosen):
+        name = str(entry.get("filename", ""))
+        caps = [str(s.get("raw", "")).strip() for s in entry["sentences"]][:captions_per_image]
+        if not name or not caps or not all(caps):
+            raise InputError(f"{path}: image entry {entry.get('imgid', row)} ({name or 'no filename'}) "
+                             "has no filename or an empty caption")
+        images.append(folder / entry["filepath"] / name if entry.get("filepath") else folder / name)
+        names.append(name)
+        captions.extend(caps)
+        owner.extend([row] * len(caps))
+    return RetrievalSet(f"karpathy:{data.get('dataset', path.stem)}:{split}", images, names, captions, owner)
+
+
 # ---------------------------------------------------------------------------------------------
 # specificity (sDCI)
 # ---------------------------------------------------------------------------------------------

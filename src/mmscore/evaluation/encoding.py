@@ -42,11 +42,16 @@ class EncodedImages:
         return self.embeddings
 
 
-def image_stages(encoder: Any) -> tuple[Callable[[Image.Image], Any], Callable[[list[Any]], torch.Tensor]]:
-    """(per-image preparation run in worker threads, batch encoder run in the main thread).
+def image_stages(
+    encoder: Any,
+) -> tuple[Callable[[Image.Image], Any], Callable[[list[Any]], torch.Tensor], str | None]:
+    """(per-image preparation run in worker threads, batch encoder run in the main thread, the
+    mode images are decoded to before preparation).
 
     With an encoder that accepts preprocessed pixels (``encode_pixels``), the whole CLIP
-    transform runs in the workers; otherwise workers only decode and ``encode_images`` does the
+    transform runs in the workers on images in their own mode (the transform converts to RGB
+    after resizing and cropping, as OpenAI's does; converting first changes palette and
+    transparent images); otherwise workers decode to RGB and ``encode_images`` does the
     transform. Either way the embeddings equal ``encoder.encode_images(images)``.
     """
     if hasattr(encoder, "encode_pixels"):
@@ -56,7 +61,7 @@ def image_stages(encoder: Any) -> tuple[Callable[[Image.Image], Any], Callable[[
         def encode(items: list[Any], normalize: bool = True) -> torch.Tensor:
             return encoder.encode_pixels(torch.stack(items), normalize=normalize)
 
-        return prepare, encode
+        return prepare, encode, None
 
     def identity(image: Image.Image) -> Image.Image:
         return image
@@ -64,7 +69,7 @@ def image_stages(encoder: Any) -> tuple[Callable[[Image.Image], Any], Callable[[
     def encode_pil(items: list[Any], normalize: bool = True) -> torch.Tensor:
         return encoder.encode_images(items, normalize=normalize)
 
-    return identity, encode_pil
+    return identity, encode_pil, "RGB"
 
 
 def encode_image_sources(
@@ -77,7 +82,7 @@ def encode_image_sources(
     ``on_start(progress)`` runs while the first batches decode (see ``iter_image_batches``); it
     gets the active progress display so it can add its own task instead of opening a second one.
     """
-    prepare, encode = image_stages(encoder)
+    prepare, encode, mode = image_stages(encoder)
     chunks: list[torch.Tensor] = []
     rows: list[int] = []
     errors: dict[int, str] = {}
@@ -85,7 +90,7 @@ def encode_image_sources(
         task = progress.add_task(description, total=len(sources))
         start = (lambda: on_start(progress)) if on_start is not None else None
         for batch in iter_image_batches(sources, batch_size=batch_size, prepare=prepare, workers=workers,
-                                        on_start=start):
+                                        on_start=start, mode=mode):
             errors.update(batch.errors)
             if batch.items:
                 chunks.append(encode(batch.items, normalize=normalize))

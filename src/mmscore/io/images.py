@@ -22,11 +22,13 @@ from mmscore.errors import MediaError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
 
-def load_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Open, fully decode and convert an image to RGB; any failure is a ``MediaError`` naming it.
+def load_image(path: str | os.PathLike[str], mode: str | None = "RGB") -> Image.Image:
+    """Open, fully decode and convert an image to ``mode``; any failure is a ``MediaError`` naming it.
 
     Decoding happens here (``load()``), not lazily later, so a truncated file fails at the
-    row that owns it instead of inside a batch.
+    row that owns it instead of inside a batch. ``mode=None`` keeps the decoded mode: the CLIP
+    transform converts to RGB only after resizing and cropping (as OpenAI's does), which gives
+    different pixels for palette and transparent images than converting first.
     """
     path = Path(path)
     if not path.exists():
@@ -36,7 +38,7 @@ def load_image(path: str | os.PathLike[str]) -> Image.Image:
     try:
         with Image.open(path) as image:
             image.load()
-            return image.convert("RGB")
+            return image if mode is None or image.mode == mode else image.convert(mode)
     except UnidentifiedImageError as exc:
         raise MediaError(f"{path}: not a readable image (unknown or corrupt format)") from exc
     except (OSError, ValueError, SyntaxError) as exc:  # truncated data, decoder errors, permissions
@@ -66,28 +68,30 @@ class ImageBatch:
         return len(self.indices) + len(self.errors)
 
 
-def _load_one(source: Any, prepare: Callable[[Image.Image], Any] | None) -> Any:
+def _load_one(source: Any, prepare: Callable[[Image.Image], Any] | None, mode: str | None) -> Any:
     if source is None:
         raise MediaError("no image given (empty path)")
     if isinstance(source, Image.Image):
-        image = source.convert("RGB") if source.mode != "RGB" else source
+        image = source.convert(mode) if mode is not None and source.mode != mode else source
     elif callable(source):
         image = source()
     else:
-        image = load_image(source)
+        image = load_image(source, mode)
     return prepare(image) if prepare is not None else image
 
 
 def iter_image_batches(
     sources: Sequence[Any], batch_size: int = 64, prepare: Callable[[Image.Image], Any] | None = None,
     workers: int = 2, prefetch_batches: int = 2, on_start: Callable[[], Any] | None = None,
+    mode: str | None = "RGB",
 ) -> Iterator[ImageBatch]:
     """Yield batches of decoded (and optionally ``prepare``-d) images while later ones load.
 
     ``sources`` holds paths, PIL images, zero-argument callables returning a PIL image, or
     None. At most ``prefetch_batches`` batches are loaded ahead, so memory stays bounded on
     big datasets. Failures (``MediaError`` and other errors from ``prepare``) are reported in
-    ``ImageBatch.errors`` with the message; the other images of the batch are kept.
+    ``ImageBatch.errors`` with the message; the other images of the batch are kept. Paths and PIL
+    images are converted to ``mode`` before ``prepare`` (``None``: left in their own mode).
     ``workers=0`` loads synchronously in the calling thread. ``on_start`` runs once in the calling
     thread right after the first images are queued, so other work (encoding the texts) overlaps
     the filling of the pipeline.
@@ -102,7 +106,7 @@ def iter_image_batches(
         for start in range(0, total, batch_size):
             batch = ImageBatch()
             for index in range(start, min(start + batch_size, total)):
-                _collect(batch, index, lambda i=index: _load_one(sources[i], prepare))
+                _collect(batch, index, lambda i=index: _load_one(sources[i], prepare, mode))
             yield batch
         return
     window = batch_size * (prefetch_batches + 1)
@@ -113,7 +117,7 @@ def iter_image_batches(
             for start in range(0, total, batch_size):
                 stop = min(start + batch_size, total)
                 while next_index < total and next_index < start + window:
-                    pending.append((next_index, pool.submit(_load_one, sources[next_index], prepare)))
+                    pending.append((next_index, pool.submit(_load_one, sources[next_index], prepare, mode)))
                     next_index += 1
                 if on_start is not None:
                     on_start()

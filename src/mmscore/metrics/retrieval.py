@@ -89,7 +89,7 @@ def recall_at_k(ranks: torch.Tensor, ks: Sequence[int] = DEFAULT_KS) -> dict[int
     ranks = torch.as_tensor(ranks)
     if ranks.numel() == 0:
         raise InputError("recall@K of an empty query set is undefined")
-    return {int(k): float((ranks < k).float().mean()) for k in ks}
+    return {int(k): float((ranks < k).double().mean()) for k in ks}
 
 
 def retrieval_recall(

@@ -76,10 +76,10 @@ def _resolve_heads(width: int, heads: int | tuple[int, int] | None, which: int) 
     return n
 
 
-def _image_size(patch: int, positions: int) -> int:
+def _image_size(patch: int, positions: int, key: str) -> int:
     grid = round((positions - 1) ** 0.5)
     if grid * grid + 1 != positions:
-        raise ModelError(f"visual positional embedding has {positions} rows, not a square grid + 1")
+        raise ModelError(f"shape mismatch for {key!r}: {positions} rows, not a square patch grid + 1")
     return patch * grid
 
 
@@ -95,7 +95,9 @@ def infer_openai_architecture(
     text_width = _require(sd, "ln_final.weight", layout).shape[0]
     return ClipArchitecture(
         embed_dim=_require(sd, "text_projection", layout).shape[1],
-        image_size=_image_size(patch, _require(sd, "visual.positional_embedding", layout).shape[0]),
+        image_size=_image_size(
+            patch, _require(sd, "visual.positional_embedding", layout).shape[0], "visual.positional_embedding"
+        ),
         patch_size=patch,
         vision_width=vision_width,
         vision_layers=_count_layers(sd, r"visual\.transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$"),
@@ -121,7 +123,7 @@ def infer_hf_architecture(
     vis_pos = _require(sd, "vision_model.embeddings.position_embedding.weight", layout).shape[0]
     return ClipArchitecture(
         embed_dim=_require(sd, "text_projection.weight", layout).shape[0],
-        image_size=_image_size(patch, vis_pos),
+        image_size=_image_size(patch, vis_pos, "vision_model.embeddings.position_embedding.weight"),
         patch_size=patch,
         vision_width=vision_width,
         vision_layers=_count_layers(sd, r"vision_model\.encoder\.layers\.(\d+)\.self_attn\.q_proj\.weight$"),

@@ -41,6 +41,12 @@ def _is_torchscript(path: Path) -> bool:
         return any(name.count("/") == 1 and name.endswith("/constants.pkl") for name in archive.namelist())
 
 
+def _starts_like_pickle(path: Path) -> bool:
+    """Pickle protocol >= 2 starts with the PROTO opcode (legacy ``torch.save`` files do)."""
+    with open(path, "rb") as handle:
+        return handle.read(1) == b"\x80"
+
+
 def read_checkpoint(path: str | Path, trust_pickle: bool = False) -> tuple[dict[str, torch.Tensor], str]:
     """Return (tensor state dict on CPU, format description) for a checkpoint file."""
     path = Path(path)
@@ -51,6 +57,11 @@ def read_checkpoint(path: str | Path, trust_pickle: bool = False) -> tuple[dict[
             from safetensors.torch import load_file
 
             return load_file(str(path), device="cpu"), "safetensors"
+        if not zipfile.is_zipfile(path) and not _starts_like_pickle(path):
+            raise ModelError(
+                f"{path}: not a PyTorch checkpoint (neither a torch.save/TorchScript zip archive nor a "
+                "pickle); the file may be truncated (an interrupted download?) or in another format"
+            )
         if _is_torchscript(path):
             module = torch.jit.load(str(path), map_location="cpu")
             return _clean(module.state_dict(), path), "torchscript"
@@ -124,11 +135,18 @@ def _merge_positions(
     return torch.cat([base[:keep], res[keep:]], dim=0)
 
 
+_HF_POSITION_IDS = ("text_model.embeddings.position_ids", "vision_model.embeddings.position_ids")
+
+
 def normalize_hf_keys(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Collapse the nested ``text_model.text_model.`` / ``vision_model.vision_model.`` prefixes of
-    creative-graphic-design's ``LongCLIPModel`` into plain ``CLIPModel`` keys."""
+    creative-graphic-design's ``LongCLIPModel`` into plain ``CLIPModel`` keys, and drop the
+    ``position_ids`` buffers (``arange``) that transformers < 4.31 saved, as in the original
+    ``openai/clip-vit-*`` files; transformers itself ignores them when loading."""
     out = {}
     for key, value in sd.items():
+        if key.endswith(_HF_POSITION_IDS):
+            continue
         for tower in ("text_model", "vision_model"):
             key = (
                 key.replace(f"{tower}.{tower}.", f"{tower}.", 1)

@@ -446,13 +446,16 @@ def _load_weights(
         raw, fmt = read_checkpoint(resolved.path, trust_pickle=trust_pickle)
         family = detect_layout(raw, source)
         raw, is_long = merge_longclip_positions(normalize_hf_keys(raw), source)
-        if family == "openai":
-            arch = infer_openai_architecture(raw, heads)
-            sd, origin = openai_to_hf(raw, arch.text_layers, arch.vision_layers)
-            layout = ("longclip" if is_long else "openai") + f"/{fmt}"
-        else:
-            arch = infer_hf_architecture(raw, heads)
-            sd, layout = {k: v.float() for k, v in raw.items()}, f"transformers/{fmt}"
+        try:
+            if family == "openai":
+                arch = infer_openai_architecture(raw, heads)
+                sd, origin = openai_to_hf(raw, arch.text_layers, arch.vision_layers)
+                layout = ("longclip" if is_long else "openai") + f"/{fmt}"
+            else:
+                arch = infer_hf_architecture(raw, heads)
+                sd, layout = {k: v.float() for k, v in raw.items()}, f"transformers/{fmt}"
+        except ModelError as exc:  # the shape helpers do not know the file: name it here
+            raise ModelError(f"{source}: {exc}") from exc
     if arch.vocab_size != VOCAB_SIZE:
         raise ModelError(
             f"{source}: the text vocabulary has {arch.vocab_size} entries; mmscore's CLIP tokenizer "

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from mmscore.errors import InputError, MediaError
+from mmscore.errors import InputError
+from mmscore.io.images import load_image
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -70,7 +70,7 @@ def to_pil(item: Any, index: int = 0) -> Image.Image:
     if isinstance(item, Image.Image):
         return item
     if isinstance(item, (str, os.PathLike)):
-        return _open_image(Path(item))
+        return load_image(item, mode=None)  # RGB conversion comes after the crop
     if isinstance(item, (np.ndarray, torch.Tensor)):
         arr = item.detach().cpu().numpy() if isinstance(item, torch.Tensor) else item
         return _array_to_pil(arr, index)
@@ -91,17 +91,6 @@ def _array_to_pil(array: np.ndarray, index: int) -> Image.Image:
     if array.shape[-1] == 1:
         array = array[..., 0]
     return Image.fromarray(np.ascontiguousarray(array))
-
-
-def _open_image(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return img
-    except FileNotFoundError as exc:
-        raise MediaError(f"image file not found: {path}") from exc
-    except OSError as exc:
-        raise MediaError(f"cannot decode image {path}: {exc}") from exc
 
 
 class ClipImageTransform:

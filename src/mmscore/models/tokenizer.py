@@ -8,11 +8,15 @@ CLIP (byte-to-unicode table, greedy lowest-rank pair merging, ``</w>`` end-of-wo
 ids equal OpenAI's: start-of-text 49406, end-of-text 49407, padding 0.
 
 Text normalisation. OpenAI runs ``ftfy.fix_text``, unescapes HTML twice, collapses whitespace and
-lowercases. ftfy is optional here: when it is importable it is used (ids then match OpenAI exactly);
-otherwise mmscore applies Unicode NFC normalisation (ftfy's default final step), the double HTML
-unescape, whitespace collapse and lowercasing. The two differ only for text with mojibake or
-exotic punctuation ftfy would repair. ``TEXT_CLEANUP`` names the mode in use and is part of the
-tokenizer id recorded in result signatures.
+lowercases. ftfy is a dependency of mmscore and is used when importable (ids then match OpenAI exactly);
+otherwise ``repair_characters`` applies the character-level repairs ftfy makes by default, which
+change ids of everyday captions (curly quotes and apostrophes become straight ones, Latin
+ligatures such as "ﬁ" are split, full-width forms become ASCII, C1 controls are read as
+Windows-1252, terminal escapes and invisible control characters are dropped, ftfy's own HTML
+entity pass runs, the result is NFC), followed by the same double HTML unescape, whitespace
+collapse and lowercasing. What remains different without ftfy is its mojibake repair ("cafÃ©"
+stays as is) and its all-caps entity names ("&EACUTE;"). ``TEXT_CLEANUP`` names the mode in use
+and is part of the tokenizer id recorded in result signatures and embedding-cache keys.
 
 Difference from OpenAI on purpose: the literal strings ``<|startoftext|>`` / ``<|endoftext|>`` in
 user text are tokenized as ordinary characters, never as special tokens, so a caption cannot inject
@@ -44,7 +48,7 @@ try:  # pragma: no cover - depends on the environment
     TEXT_CLEANUP = "ftfy"
 except ImportError:
     _ftfy = None
-    TEXT_CLEANUP = "nfc"
+    TEXT_CLEANUP = "ftfy-chars"
 
 # OpenAI's pre-tokenisation pattern minus the two special-token alternatives (see module docstring).
 _WORD_PATTERN = regex.compile(
@@ -92,9 +96,60 @@ def load_bpe(path: str | None = None) -> tuple[list[str], list[tuple[str, str]]]
     return vocab, merges  # type: ignore[return-value]
 
 
+def _character_tables() -> tuple[dict[int, str], dict[int, None]]:
+    """``str.translate`` tables of ftfy's default per-character fixes: (replacements, deletions)."""
+    replace: dict[int, str] = {}
+    for code in range(0x80, 0xA0):  # C1 controls: the Windows-1252 character of that byte, if any
+        if char := bytes([code]).decode("cp1252", errors="ignore"):
+            replace[code] = char
+    # Latin ligatures and digraphs (not letters used on purpose, such as æ or œ)
+    replace.update({ord(c): unicodedata.normalize("NFKC", c) for c in "ĲĳŉǱǲǳǄǅǆǇǈǉǊǋǌﬀﬁﬂﬃﬄﬆ"})
+    replace[ord("ﬅ")] = "ſt"  # ftfy keeps the long s of this one
+    replace[0x3000] = " "  # ideographic space, then the full-/half-width forms
+    for code in range(0xFF01, 0xFFF0):
+        alternate = unicodedata.normalize("NFKC", chr(code))
+        if alternate != chr(code):
+            replace[code] = alternate
+    replace.update(dict.fromkeys((0x02BC, 0x2018, 0x2019, 0x201A, 0x201B), "'"))  # curly single quotes
+    replace.update(dict.fromkeys(range(0x201C, 0x2020), '"'))  # curly double quotes
+    invisible = [*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F, *range(0x206A, 0x2070), 0xFEFF,
+                 *range(0xFFF9, 0xFFFD)]
+    return replace, dict.fromkeys(invisible)
+
+
+_REPLACE, _INVISIBLE = _character_tables()
+_TERMINAL_ESCAPE = re.compile("\x1b\\[[0-9;]*[a-zA-Z]")
+_HTML_ENTITY = re.compile(r"&#?[0-9A-Za-z]{1,24};")
+
+
+def repair_characters(text: str) -> str:
+    """ftfy's default character-level repairs, for when ftfy is not installed (no mojibake repair).
+
+    HTML entities ending in ";" decoded unless the text contains "<" (ftfy's own pass, before the
+    tokenizer's two), C1 controls read as Windows-1252, Latin ligatures split, full-width forms
+    made ASCII, curly quotes straightened, ANSI terminal escapes then invisible control characters
+    removed, NFC; repeated until nothing changes, as ``ftfy.fix_text`` does (line by line; from
+    the first line holding "<" on, entities are left alone).
+    """
+    lines = text.split("\n")
+    first_tag = next((i for i, line in enumerate(lines) if "<" in line), len(lines))
+    return "\n".join(_repair_line(line, i < first_tag) for i, line in enumerate(lines))
+
+
+def _repair_line(text: str, unescape: bool) -> str:
+    while True:
+        before = text
+        if unescape:
+            text = _HTML_ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+        text = _TERMINAL_ESCAPE.sub("", text.translate(_REPLACE)).translate(_INVISIBLE)
+        text = unicodedata.normalize("NFC", text)
+        if text == before:
+            return text
+
+
 def clean_text(text: str) -> str:
     """The normalisation applied before BPE (see the module docstring)."""
-    text = _ftfy.fix_text(text) if _ftfy is not None else unicodedata.normalize("NFC", text)
+    text = _ftfy.fix_text(text) if _ftfy is not None else repair_characters(text)
     text = html.unescape(html.unescape(text)).strip()
     return _WHITESPACE.sub(" ", text).strip().lower()
 

@@ -34,11 +34,14 @@ RETRIEVAL_HELP = """Text-to-image and image-to-text recall@1/5/10.
 
 Layouts: COCO 'annotations/captions_val2017.json' (images from ../val2017 or --images; first 5
 captions per image), Urban1k folder with image/*.jpg and caption/*.txt, Flickr30k
-'results_20130124.token' (images from flickr30k-images/ beside it or --images).
+'results_20130124.token' (images from flickr30k-images/ beside it or --images), or a Karpathy
+split file 'dataset_flickr30k.json' / 'dataset_coco.json' (--split test: the 1k/5k test images).
 
 Examples:
 
   mmscore eval retrieval data/coco/annotations/captions_val2017.json --model ./longclip-L.pt
+
+  mmscore eval retrieval data/flickr30k/dataset_flickr30k.json --images data/flickr30k/images --model ./spec.pt
 
   mmscore eval retrieval data/Urban1k --model ./longclip-B.pt
 """
@@ -89,7 +92,9 @@ def register(app: typer.Typer) -> None:
     @eval_app.command("retrieval", help=RETRIEVAL_HELP)
     def retrieval_command(
         data: DataArg, model: ModelOpt,
-        dataset_kind: Annotated[str, typer.Option("--dataset", help="auto, coco, urban1k or flickr30k.")] = "auto",
+        dataset_kind: Annotated[str, typer.Option("--dataset", help="auto, coco, urban1k, flickr30k or karpathy "
+                                "(dataset_flickr30k.json / dataset_coco.json split files).")] = "auto",
+        split: Annotated[str, typer.Option("--split", help="Karpathy split files: the split to evaluate.")] = "test",
         images: Annotated[Optional[Path], typer.Option("--images", help="Image folder (COCO / Flickr30k).")] = None,
         split_file: Annotated[Optional[Path], typer.Option("--split-file", help="Flickr30k: file of image names "
                               "to keep (e.g. the 1k test split).")] = None,
@@ -111,8 +116,10 @@ def register(app: typer.Typer) -> None:
         elif kind == "flickr30k":
             token = data / "results_20130124.token" if data.is_dir() else data
             dataset = ds.load_flickr30k(token, images, split_file, captions_per_image, limit=limit)
+        elif kind == "karpathy":
+            dataset = ds.load_karpathy_split(data, images, split, captions_per_image, limit=limit)
         else:
-            raise ConfigError(f"--dataset must be auto, coco, urban1k or flickr30k; got {dataset_kind!r}")
+            raise ConfigError(f"--dataset must be auto, coco, urban1k, flickr30k or karpathy; got {dataset_kind!r}")
         encoder = _load(model, device, batch_size)
         result = evaluate_retrieval(encoder, dataset, batch_size=batch_size, workers=workers, block_size=block_size)
         keys = [f"{d}_R@{k}" for d in ("t2i", "i2t") for k in (1, 5, 10)]
@@ -152,10 +159,10 @@ def _retrieval_kind(path: Path) -> str:
         if (path / "results_20130124.token").is_file():
             return "flickr30k"
     elif path.suffix.lower() == ".json":
-        return "coco"
+        return "karpathy" if path.name.lower().startswith("dataset_") else "coco"
     elif path.suffix.lower() == ".token" or path.name.endswith(".token.txt"):
         return "flickr30k"
-    raise InputError(f"{path}: cannot tell the dataset layout; pass --dataset coco|urban1k|flickr30k")
+    raise InputError(f"{path}: cannot tell the dataset layout; pass --dataset coco|urban1k|flickr30k|karpathy")
 
 
 def _load(model: str, device: str | None, batch_size: int) -> Any:
