@@ -1,14 +1,17 @@
 """Semantic end-to-end tests on the shipped demo model (``mmscore-demo``).
 
 Scores must *mean* something here: on toy-world scenes never used in training (seeds from
-``TEST_SEED_START``), EMScore(X,V) prefers the true caption of a clip over its wrong-colour twin,
-and the Long-CLIP/SPECS score of a long caption mostly rises with a correct extra detail and
-falls with a wrong one. The current demo model does not separate wrong shapes, positions or
-directions reliably (MODEL_CARD.md), so those are not asserted here.
+``TEST_SEED_START``), EMScore(X,V) prefers the true caption of a clip over its twins with a wrong
+colour, a wrong shape or the opposite direction, and the Long-CLIP/SPECS score of a long caption
+rises with a correct extra detail and falls with a wrong one. The issue's goal is 0.9 for each;
+where the shipped model measured lower (MODEL_CARD.md) the test asserts the measured floor, and
+the direction test, at chance today, is a strict xfail that turns red once a model meets it.
 """
 
 from __future__ import annotations
 
+import av
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -18,18 +21,20 @@ from mmscore.toyworld import (
     detail_sentences,
     long_caption,
     random_image_scene,
-    random_video_scene,
     render_image,
     short_caption,
-    write_scene_video,
     wrong_caption,
     wrong_detail,
 )
+from mmscore.toyworld.probes import probe_clips, probe_rows
 
 pytestmark = pytest.mark.slow
 
-# measured on the shipped model (MODEL_CARD.md); the issue's goal for both is 0.9
-RISE_MIN = 0.85
+XV = "EMScore(X,V)"
+# minimum share of wrong twins the true caption must beat, per wrong attribute (MODEL_CARD.md)
+EMSCORE_MIN = {"color": 0.9, "shape": 0.75, "direction": 0.9}
+# minimum share of long-caption steps where the SPECS property holds (MODEL_CARD.md: 0.98, 0.75)
+RISE_MIN = 0.9
 FALL_MIN = 0.7
 
 
@@ -51,49 +56,65 @@ def test_shipped_weights_have_the_long_clip_layout(encoder):
     assert encoder.image_size == 96
 
 
-def _clips() -> list:
-    """A fixed set of unseen clips: 12 moving shapes, 3 appearing, 3 changing colour."""
-    moving = [random_video_scene(TEST_SEED_START + i, events=("move",)) for i in range(12)]
-    appear = [random_video_scene(TEST_SEED_START + 100 + i, events=("appear",)) for i in range(3)]
-    change = [random_video_scene(TEST_SEED_START + 200 + i, events=("change",)) for i in range(3)]
-    return moving + appear + change
-
-
-def test_emscore_prefers_the_true_colour_of_a_clip(tmp_path):
-    """EMScore(X,V) through the DataFlow operator: the true caption beats the wrong-colour twin.
-
-    (The demo model does not yet separate wrong shapes or directions reliably; see MODEL_CARD.md.)
-    """
+@pytest.fixture(scope="module")
+def emscored(tmp_path_factory) -> pd.DataFrame:
+    """A fixed set of unseen clips (12 moving, 3 appearing, 3 changing colour), each with its true
+    caption, 2 wrong-colour, 2 wrong-shape and (moving clips) 1 opposite-direction twin, scored by
+    the EMScoreEval DataFlow operator on every frame, idf over the table."""
     from mmscore.io.storage import FileStorage
     from mmscore.io.tables import read_table, write_table
     from mmscore.operators.emscore import EMScoreEval
 
-    rows = []
-    for number, clip in enumerate(_clips()):
-        path = write_scene_video(clip, tmp_path / "videos" / f"clip{number}.mp4")
-        rows.append({"video_path": str(path), "candidate": short_caption(clip), "clip": number, "kind": "true"})
-        for seed in range(2):
-            rows.append(
-                {
-                    "video_path": str(path),
-                    "candidate": wrong_caption(clip, "color", seed=seed),
-                    "clip": number,
-                    "kind": "color",
-                }
-            )
-    entry = write_table(pd.DataFrame(rows), tmp_path / "captions.jsonl")
-    storage = FileStorage(str(entry), cache_path=str(tmp_path / "cache"), file_name_prefix="em")
-    operator = EMScoreEval(every_n_frames=1, clip_model_path="mmscore-demo", score_types=["EMScore(X,V)"])
+    folder = tmp_path_factory.mktemp("emscore")
+    rows = probe_rows(probe_clips(TEST_SEED_START, n_move=12, n_appear=3, n_change=3), folder / "videos")
+    entry = write_table(pd.DataFrame(rows), folder / "captions.jsonl")
+    storage = FileStorage(str(entry), cache_path=str(folder / "cache"), file_name_prefix="em")
+    operator = EMScoreEval(every_n_frames=1, clip_model_path="mmscore-demo", score_types=[XV])
     operator.configure(cache_dir=False, device="cpu").run(storage.step())
-    scored = read_table(tmp_path / "cache" / "em_step1.jsonl")
+    scored = read_table(folder / "cache" / "em_step1.jsonl")
     assert scored["emscore_error"].isna().all()
+    return scored
 
-    column = "EMScore(X,V)_full_F"
-    true_scores = scored[scored["kind"] == "true"].set_index("clip")[column]
-    wrong = scored[scored["kind"] != "true"]
+
+def test_probe_table_holds_one_word_twins(emscored):
+    counts = emscored["kind"].value_counts().to_dict()
+    assert counts == {"true": 18, "color": 36, "shape": 36, "direction": 12}
+    truth = emscored[emscored["kind"] == "true"].set_index("clip")["candidate"]
+    articles = {"a", "an"}  # "a red ..." -> "an orange ...": the article follows the word
+    for _, row in emscored[emscored["kind"] != "true"].iterrows():
+        true_words = [w for w in truth[row["clip"]].split() if w not in articles]
+        wrong_words = [w for w in row["candidate"].split() if w not in articles]
+        assert len(true_words) == len(wrong_words)
+        assert sum(a != b for a, b in zip(true_words, wrong_words, strict=True)) == 1
+
+
+def test_emscore_global_part_is_the_cosine_to_the_mean_frame(emscored, encoder):
+    """Independent check of the operator path: decode a clip with PyAV, embed every frame, compare cogr."""
+    row = emscored[emscored["kind"] == "true"].iloc[0]
+    with av.open(row["video_path"]) as container:
+        frames = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+    video = torch.nn.functional.normalize(encoder.encode_images(frames).double().mean(0), dim=0)
+    text = encoder.encode_texts([row["candidate"]])[0].double()
+    assert float(text @ video) == pytest.approx(row[f"{XV}_cogr"], abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        "color",
+        "shape",
+        pytest.param(
+            "direction",
+            marks=pytest.mark.xfail(strict=True, reason="the demo model tells opposite directions apart at chance"),
+        ),
+    ],
+)
+def test_emscore_ranks_the_true_caption_above_a_one_word_wrong_twin(emscored, attribute):
+    column = f"{XV}_full_F"
+    true_scores = emscored[emscored["kind"] == "true"].set_index("clip")[column]
+    wrong = emscored[emscored["kind"] == attribute]
     wins = wrong[column].to_numpy() < true_scores.loc[wrong["clip"]].to_numpy()
-    assert len(wins) == 36
-    assert wins.mean() >= 0.9, wrong.loc[~wins, "candidate"].tolist()
+    assert wins.mean() >= EMSCORE_MIN[attribute], wrong.loc[~wins, "candidate"].tolist()
 
 
 def _long_caption_steps(encoder, count: int = 16):

@@ -195,3 +195,18 @@ def test_written_video_decodes_to_the_rendered_frames(tmp_path):
     # lossy codec: close on average, not bit-exact
     assert np.mean([np.abs(d.astype(int) - r.astype(int)).mean() for d, r in zip(decoded, rendered, strict=True)]) < 6
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_actor_center_is_where_the_actor_is_drawn():
+    """The training script's actor patch: the pixel at ``actor_center`` shows the actor's colour."""
+    from mmscore.toyworld.render import actor_center
+
+    for seed in SEEDS:
+        scene = random_video_scene(seed, events=("move", "change"))
+        frames = render_video(scene)
+        for index in (0, len(frames) // 2 + 1, len(frames) - 1):
+            x, y = actor_center(scene, index)
+            size = frames[index].shape[0]
+            rgb = frames[index][int(y * size), int(x * size)].astype(int)
+            color = scene.actor.color if scene.event == "move" or index < len(frames) / 2 else scene.new_color
+            assert _nearest_name(rgb, {**COLORS, **BACKGROUNDS}) == color, (seed, index, rgb)

@@ -21,7 +21,8 @@ from mmscore.toyworld.captions import (
     wrong_caption,
     wrong_detail,
 )
-from mmscore.toyworld.render import render_image, render_video, save_image, write_scene_video
+from mmscore.toyworld.probes import PROBE_ATTRIBUTES, probe_clips, probe_rows
+from mmscore.toyworld.render import actor_center, render_image, render_video, save_image, write_scene_video
 from mmscore.toyworld.scenes import (
     BACKGROUNDS,
     COLORS,
@@ -52,15 +53,19 @@ __all__ = [
     "EVENTS",
     "IMAGE_ATTRIBUTES",
     "POSITIONS",
+    "PROBE_ATTRIBUTES",
     "SHAPES",
     "SIZES",
     "VIDEO_ATTRIBUTES",
     "ImageScene",
     "SceneObject",
     "VideoScene",
+    "actor_center",
     "corrupt",
     "detail_sentences",
     "long_caption",
+    "probe_clips",
+    "probe_rows",
     "random_image_scene",
     "random_video_scene",
     "render_image",

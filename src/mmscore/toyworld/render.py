@@ -141,6 +141,15 @@ def _trail_offset(direction: str, distance: float) -> tuple[float, float]:
     ]
 
 
+def actor_center(scene: VideoScene, index: int) -> tuple[float, float]:
+    """Centre of the clip's actor in frame ``index`` (fractions of the frame): on its path when it
+    moves, else at its (jittered) position. Training uses it to know which patch shows the actor."""
+    offsets = _jitter(scene.seed, 100, 3)
+    if scene.event == "move":
+        return _path_point(scene.direction, index / (scene.n_frames - 1), 0.5 + 0.02 * offsets[0])
+    return _placed(scene.actor, offsets)[0]
+
+
 def render_video(scene: VideoScene) -> list[np.ndarray]:
     """The clip's frames (``n_frames`` arrays, ``frame_size`` square, uint8 RGB)."""
     actor_offsets = _jitter(scene.seed, 100, 3)
@@ -149,7 +158,6 @@ def render_video(scene: VideoScene) -> list[np.ndarray]:
     n = scene.n_frames
     appear_start, appear_end = n // 3, n // 3 + max(1, n // 4)
     for index in range(n):
-        t = index / (n - 1)
         canvas = _Canvas(scene.frame_size, scene.background)
         if scene.distractor is not None:
             center, scale = _placed(scene.distractor, distractor_offsets)
@@ -157,8 +165,7 @@ def render_video(scene: VideoScene) -> list[np.ndarray]:
         actor = scene.actor
         center, scale = _placed(actor, actor_offsets)
         if scene.event == "move":
-            lane = 0.5 + 0.02 * actor_offsets[0]
-            cx, cy = _path_point(scene.direction, t, lane)
+            cx, cy = actor_center(scene, index)
             for ghost, alpha in enumerate(TRAIL_ALPHAS, start=1):
                 dx, dy = _trail_offset(scene.direction, ghost * TRAIL_SPACING)
                 canvas.shape(actor, (cx + dx, cy + dy), scale, alpha=alpha)
