@@ -11,7 +11,7 @@ import pytest
 from mmscore.errors import ConfigError, MediaError
 from mmscore.io import media
 from mmscore.io.media import last_frames, sample_frames, sample_frames_many
-from mmscore.testing.media import COLORS, make_corrupt_file, make_video, moving_square_frames
+from mmscore.testing.media import COLORS, make_corrupt_file, make_video, make_zero_frame_video, moving_square_frames
 
 av = pytest.importorskip("av")
 
@@ -185,13 +185,13 @@ def test_errors_name_the_file(tmp_path):
 
 
 def test_zero_frame_video(tmp_path):
-    path = tmp_path / "empty.mkv"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-    with pytest.raises(MediaError, match="empty.mkv"):
+    # a real file whose video stream is empty (not a missing file: that error also names the path)
+    path = make_zero_frame_video(tmp_path / "empty.mkv")
+    with av.open(str(path)) as container:
+        assert container.streams.video and not any(p.size for p in container.demux(container.streams.video[0]))
+    with pytest.raises(MediaError, match="empty.mkv: the video stream has no frames"):
         sample_frames(path)
-    with pytest.raises(MediaError, match="empty.mkv"):
+    with pytest.raises(MediaError, match="empty.mkv: the video stream has no frames"):
         last_frames(path)
 
 

@@ -8,6 +8,7 @@ transform with PIL, idf with a Counter over zero-padded 77-wide rows, loops for 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter
 from pathlib import Path
@@ -160,6 +161,7 @@ def reference(tiny_clip_hf_dir) -> Reference:
 
 
 LONG = "a very long caption " + " ".join(f"word{i}" for i in range(90))
+LONG_REFERENCE = "the reference " + " ".join(["a green square slides to the left side"] * 10)
 
 
 def write_rows(path: Path, rows: list[dict]) -> Path:
@@ -186,6 +188,11 @@ def table(tmp_path, synthetic_videos) -> tuple[Path, list[dict]]:
             "candidate": "blue block rising",
             "reference": "a blue square moves up",
         },
+        {   # a reference repeated from row 0 (counts twice in the idf corpus) and one over 77 tokens
+            "video_path": str(synthetic_videos["green_left"]),
+            "candidate": "a green square moves left",
+            "reference": ["a red box slides right", LONG_REFERENCE],
+        },
     ]
     return write_rows(tmp_path / "input.jsonl", rows), rows
 
@@ -201,7 +208,7 @@ def test_matches_the_official_algorithm_every_frame(table, tmp_path, tiny_clip_h
     out = read_table(tmp_path / "cache_steps" / "em_step1.jsonl")
     assert list(out.columns) == ["video_path", "candidate", "reference"] + columns
     corpus = [ref for row in rows for ref in reference_captions(row["reference"])]  # table refs, flattened
-    assert len(corpus) == 4
+    assert len(corpus) == 6 and corpus.count("a red box slides right") == 2
     for index, row in enumerate(rows):
         refs = reference_captions(row["reference"])
         expected = reference.score(row["candidate"], Path(row["video_path"]), refs, True, corpus)
@@ -220,8 +227,8 @@ def test_matches_the_official_algorithm_every_frame(table, tmp_path, tiny_clip_h
     # no NaN anywhere in the written file
     assert "NaN" not in (tmp_path / "cache_steps" / "em_step1.jsonl").read_text()
     info = json.loads((tmp_path / "cache_steps" / "em_step1.jsonl.run.json").read_text())
-    assert info["truncated_captions"] == 1 and info["truncated_rows"] == 1
-    assert "idf:table-refs(n=4)" in info["signature"] and "sampling:every_n_frames=1" in info["signature"]
+    assert info["truncated_captions"] == 2 and info["truncated_rows"] == 2
+    assert "idf:table-refs(n=6)" in info["signature"] and "sampling:every_n_frames=1" in info["signature"]
     assert info["settings"]["fp"].startswith("sha256:")
 
 
@@ -295,13 +302,10 @@ def test_seed_example(tmp_path, synthetic_videos, tiny_clip_hf_dir):
 
 
 def test_no_reference_rows_first_and_bad_videos(tmp_path, synthetic_videos, tiny_clip_hf_dir):
-    from mmscore.testing.media import make_corrupt_file
+    from mmscore.testing.media import make_corrupt_file, make_zero_frame_video
 
     corrupt = make_corrupt_file(tmp_path / "corrupt.mp4")
-    empty = tmp_path / "empty.mkv"
-    with av.open(str(empty), "w") as container:
-        stream = container.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    empty = make_zero_frame_video(tmp_path / "empty.mkv")
     rows = [
         {"video_path": str(synthetic_videos["red_right"]), "candidate": "a red square", "reference": ""},
         {"video_path": str(tmp_path / "missing.mp4"), "candidate": "x", "reference": "y"},
@@ -319,12 +323,25 @@ def test_no_reference_rows_first_and_bad_videos(tmp_path, synthetic_videos, tiny
     scores = [f"{t}_{m}" for t in TYPES for m in METRICS]
     assert out.loc[0, [f"EMScore(X,V)_{m}" for m in METRICS]].notna().all()
     assert out.loc[0, [c for c in scores if not c.startswith("EMScore(X,V)_")]].isna().all()
-    for row, name in ((1, "missing.mp4"), (2, "corrupt.mp4"), (3, "empty.mkv")):
+    problems = ((1, "missing.mp4: video file not found"), (2, "corrupt.mp4: cannot open video"),
+                (3, "empty.mkv: the video stream has no frames"))
+    for row, message in problems:
         assert out.loc[row, scores].isna().all()
-        assert name in out.loc[row, "emscore_error"]
+        error = out.loc[row, "emscore_error"]
+        assert error.startswith(f"row {row}: ") and message in error  # names the row and the file
     assert "candidate" in out.loc[4, "emscore_error"]
     assert out.loc[5, scores].notna().all() and pd.isna(out.loc[5, "emscore_error"])
     assert evaluator.last_run_info["failed"] == 4
+
+
+def test_misspelt_reference_column_is_reported(synthetic_videos, tiny_clip_hf_dir, caplog):
+    df = pd.DataFrame([{"video_path": str(synthetic_videos["red_right"]), "candidate": "a red square",
+                        "reference": "a red box"}])
+    with caplog.at_level(logging.WARNING, logger="mmscore.operators.emscore"):
+        out = EMScoreEval(clip_model_path=str(tiny_clip_hf_dir)).score_dataframe(df, reference_key="refs")
+    assert "no reference column 'refs'" in caplog.text and "'reference'" in caplog.text
+    assert out[[f"EMScore(X,X*)_{m}" for m in METRICS]].isna().all().all()
+    assert out[[f"EMScore(X,V)_{m}" for m in METRICS]].notna().all().all()
 
 
 def test_idf_options(table, tiny_clip_hf_dir, reference):
@@ -408,7 +425,7 @@ def test_reference_cells():
     assert reference_captions("[not json") == ["[not json"]
 
 
-def test_pipeline_and_cli(table, tmp_path, tiny_clip_hf_dir):
+def test_pipeline_and_cli(table, tmp_path, tiny_clip_hf_dir, capsys):
     import yaml
 
     from mmscore.cli.main import main
@@ -491,6 +508,10 @@ def test_pipeline_and_cli(table, tmp_path, tiny_clip_hf_dir):
         )
         == 2
     )
+    captured = capsys.readouterr()
+    message = " ".join((captured.out + captured.err).split())  # rich wraps long lines
+    assert "first: row 0: " in message and "nowhere.mp4: video file not found" in message
+    assert "row 0: row 0" not in message
     assert (
         main(["emscore", str(bad), "--model", str(tiny_clip_hf_dir), "-o", str(tmp_path / "ok.jsonl")]) == 0
     )

@@ -408,8 +408,11 @@ class EMScoreEval(Operator):
         errors: list[str | None] = [None] * n
         candidates = [clean_text(v) for v in df[candidate_key]] if n else []
         has_refs = reference_key is not None and reference_key in df.columns
-        if reference_key is not None and not has_refs:
-            logger.info("no column %r: every row is scored without reference (only EMScore(X,V))", reference_key)
+        if reference_key is not None and not has_refs and n:
+            # optional column, but a misspelt name would silently drop (X,X*) and (X,V,X*): say so
+            logger.warning("no reference column %r (columns present: %s): every row is scored without "
+                           "reference, so only EMScore(X,V) is computed", reference_key,
+                           ", ".join(repr(str(c)) for c in df.columns))
         references = [text_list(v) for v in df[reference_key]] if has_refs else [[] for _ in range(n)]
         videos: list[Path | None] = [None] * n
         for row in range(n):
@@ -465,7 +468,7 @@ class EMScoreEval(Operator):
         for row in scored_rows:
             video = video_of[videos[row]]
             if isinstance(video, str):
-                errors[row] = video
+                errors[row] = f"row {row}: {video}"
                 continue
             result = em.emscore(sentences[candidates[row]], frames=video.embeddings,
                                 references=[sentences[ref] for ref in references[row]], idf=idf_table,

@@ -110,3 +110,27 @@ def make_corrupt_file(path: str | os.PathLike[str], size: int = 512, seed: int =
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes())
     return path
+
+
+def make_zero_frame_video(path: str | os.PathLike[str]) -> Path:
+    """A valid container (e.g. ``.mkv``) whose video stream has no frame at all.
+
+    PyAV writes no file for a container that only declares a video stream, so a short silent
+    audio track is muxed to get the header (with the empty video stream) on disk.
+    """
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("mpeg4", rate=Fraction(10))
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("pcm_s16le", rate=8000)
+        audio.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), dtype=np.int16), format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 8000, 0
+        for packet in [*audio.encode(frame), *audio.encode(), *video.encode()]:
+            container.mux(packet)
+    if not path.exists():
+        raise RuntimeError(f"{path}: PyAV did not write the zero-frame video")
+    return path

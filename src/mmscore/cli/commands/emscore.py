@@ -162,10 +162,10 @@ def register(app: typer.Typer) -> None:
         console.print(f"wrote {output}")
         errors = scored[ERROR_COLUMN].dropna()
         if len(errors):
-            console.print(f"[yellow]{len(errors)} row(s) not scored; first (row {errors.index[0]}): "
-                          f"{errors.iloc[0]}[/yellow]")
+            # each message starts with "row N:" (its position in the table)
+            console.print(f"[yellow]{len(errors)} row(s) not scored; first: {errors.iloc[0]}[/yellow]")
             if strict:
                 from mmscore.errors import InputError
 
-                raise InputError(f"{len(errors)} row(s) could not be scored (--strict); first (row "
-                                 f"{errors.index[0]}): {errors.iloc[0]}; the table was written to {output}")
+                raise InputError(f"{len(errors)} row(s) could not be scored (--strict); first: {errors.iloc[0]}; "
+                                 f"the table was written to {output}")
