@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -380,3 +381,57 @@ def test_online_hub_downloads_the_right_files(formats77, formats248, tmp_path, m
     repos["someone/siglip"] = {"config.json": siglip, "model.safetensors": None}
     with pytest.raises(ModelError, match="'someone/siglip' is a 'siglip' model, not a CLIP model"):
         load_clip("someone/siglip", cache_dir=tmp_path)
+
+
+def test_transformers_folder_with_its_own_small_vocabulary(tmp_path):
+    """A model trained with another BPE (here: the first 86 CLIP merges, 600 ids) tokenizes with the
+    folder's vocab.json + merges.txt; ids and embeddings equal transformers' own tokenizer + model."""
+    from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+
+    from mmscore.models.tokenizer import byte_unicode_table, load_bpe
+    from mmscore.testing.models import tiny_clip_config
+
+    _, merges = load_bpe()
+    base = list(byte_unicode_table().values())
+    tokens = base + [t + "</w>" for t in base] + ["".join(m) for m in merges[:86]]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    assert len(tokens) == 600
+    folder = tmp_path / "small-vocab"
+    folder.mkdir()
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges[:86]) + "\n")
+    data = tiny_clip_config().to_dict()
+    data["text_config"].update(vocab_size=600, bos_token_id=598, eos_token_id=599, pad_token_id=599)
+    torch.manual_seed(5)
+    model = CLIPModel(CLIPConfig(**data)).eval()
+    model.save_pretrained(folder)
+
+    enc = load_clip(folder)
+    texts = ["a red circle moves to the left", "Zebras & quails!", ""]
+    reference = CLIPTokenizer.from_pretrained(folder, local_files_only=True)
+    batch = enc.tokenize(texts)
+    for row, text in enumerate(texts):
+        expected = reference(text)["input_ids"]
+        assert batch.ids[row, : batch.lengths[row]].tolist() == expected
+        with torch.inference_mode():
+            features = model.get_text_features(input_ids=torch.tensor([expected]))
+        features = getattr(features, "pooler_output", features)
+        ours = enc.encode_texts([text])[0]
+        torch.testing.assert_close(ours, torch.nn.functional.normalize(features, dim=-1)[0], atol=1e-5, rtol=0)
+    assert enc.tokenizer_id.startswith("bpe-600-")
+
+
+def test_small_vocabulary_without_tokenizer_files_is_refused(tmp_path):
+    from mmscore.testing.models import save_tiny_clip_hf
+
+    folder = save_tiny_clip_hf(tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["text_config"]["vocab_size"] = 600
+    (folder / "config.json").write_text(json.dumps(config))
+    from safetensors.torch import load_file, save_file
+
+    sd = load_file(folder / "model.safetensors")
+    sd["text_model.embeddings.token_embedding.weight"] = sd["text_model.embeddings.token_embedding.weight"][:600]
+    save_file(sd, folder / "model.safetensors")
+    with pytest.raises(ModelError, match="vocabulary has 600 entries.*vocab.json"):
+        load_clip(folder)

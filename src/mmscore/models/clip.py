@@ -394,6 +394,27 @@ def _build_model(
     return model.eval()
 
 
+def _folder_tokenizer(resolved: ResolvedModel, arch: ClipArchitecture, source: str) -> ClipTokenizer:
+    """The BPE saved beside a transformers model whose vocabulary is not OpenAI's 49,408 entries."""
+    folder = resolved.path
+    vocab, merges = folder / "vocab.json", folder / "merges.txt"
+    if resolved.kind != "hf_dir" or not (vocab.is_file() and merges.is_file()):
+        raise ModelError(
+            f"{source}: the text vocabulary has {arch.vocab_size} entries, not the {VOCAB_SIZE} of OpenAI's "
+            f"CLIP BPE shipped with mmscore, and no transformers folder with vocab.json + merges.txt came with it"
+        )
+    try:
+        tokenizer = ClipTokenizer.from_files(vocab, merges)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from exc
+    if tokenizer.vocab_size > arch.vocab_size:
+        raise ModelError(
+            f"{vocab}: ids up to {tokenizer.vocab_size - 1} but the model's token table has {arch.vocab_size} rows"
+        )
+    log.info("%s: tokenizing with the folder's own vocabulary (%d entries)", source, len(tokenizer.encoder))
+    return tokenizer
+
+
 def _apply_heads(arch: ClipArchitecture, heads: int | tuple[int, int] | None) -> ClipArchitecture:
     if heads is None:
         return arch
@@ -411,6 +432,7 @@ class _Loaded:
     layout: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    tokenizer: ClipTokenizer | None = None  # None: the shipped OpenAI CLIP BPE
 
 
 _LOADED: dict[tuple, _Loaded] = {}
@@ -456,14 +478,10 @@ def _load_weights(
                 sd, layout = {k: v.float() for k, v in raw.items()}, f"transformers/{fmt}"
         except ModelError as exc:  # the shape helpers do not know the file: name it here
             raise ModelError(f"{source}: {exc}") from exc
-    if arch.vocab_size != VOCAB_SIZE:
-        raise ModelError(
-            f"{source}: the text vocabulary has {arch.vocab_size} entries; mmscore's CLIP tokenizer "
-            f"has {VOCAB_SIZE} (only models with the OpenAI CLIP BPE vocabulary are supported)"
-        )
+    tokenizer = None if arch.vocab_size == VOCAB_SIZE else _folder_tokenizer(resolved, arch, source)
     model = _build_model(arch, sd, origin, source)
     loaded = _Loaded(
-        model, arch, weights_fingerprint(model.state_dict(), arch), layout, tuple(mean), tuple(std)
+        model, arch, weights_fingerprint(model.state_dict(), arch), layout, tuple(mean), tuple(std), tokenizer
     )
     while len(_LOADED) >= _LOADED_MAX:
         _LOADED.pop(next(iter(_LOADED)))
@@ -522,4 +540,5 @@ def load_clip(
         source=resolved.origin,
         layout=loaded.layout,
         cache=EmbeddingCache(cache) if isinstance(cache, (str, os.PathLike)) else cache,
+        tokenizer=loaded.tokenizer,
     )

@@ -26,12 +26,16 @@ an end-of-text token and move the pooled position.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
+import json
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import regex
 import torch
@@ -177,12 +181,41 @@ class ClipTokenizer:
 
     def __init__(self, vocab_path: str | None = None) -> None:
         vocab, merges = load_bpe(vocab_path)
-        self.vocab = vocab
-        self.encoder = {token: i for i, token in enumerate(vocab)}
-        self.ranks = {pair: rank for rank, pair in enumerate(merges)}
+        self._setup({token: i for i, token in enumerate(vocab)}, merges, f"clip-bpe-49408/{TEXT_CLEANUP}")
+
+    @classmethod
+    def from_files(cls, vocab_json: str | os.PathLike[str], merges_txt: str | os.PathLike[str]) -> ClipTokenizer:
+        """The BPE of a transformers CLIP folder (``vocab.json`` + ``merges.txt``).
+
+        Why: a model trained with another vocabulary (e.g. a small test model) needs its own ids;
+        the text rules (cleanup, pre-tokenisation, SOT/EOT, truncation) stay OpenAI's. Pieces missing
+        from the vocabulary map to ``<|endoftext|>``, as transformers' CLIP tokenizer does.
+        """
+        try:
+            encoder = json.loads(Path(vocab_json).read_text(encoding="utf-8"))
+            lines = Path(merges_txt).read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ValueError(f"{vocab_json} / {merges_txt}: cannot read the tokenizer files ({exc})") from exc
+        merges = [tuple(line.split()) for line in lines if line.strip() and not line.startswith("#version")]
+        missing = [t for t in ("<|startoftext|>", "<|endoftext|>") if t not in encoder]
+        if not isinstance(encoder, dict) or missing or any(len(m) != 2 for m in merges):
+            raise ValueError(f"{vocab_json}: not a CLIP BPE vocabulary (special tokens {missing or 'ok'}, "
+                             "merges must be pairs)")
+        digest = hashlib.sha256(Path(vocab_json).read_bytes() + Path(merges_txt).read_bytes()).hexdigest()[:12]
+        tokenizer = cls.__new__(cls)
+        tokenizer._setup(encoder, merges, f"bpe-{len(encoder)}-{digest}/{TEXT_CLEANUP}")
+        return tokenizer
+
+    def _setup(self, encoder: dict[str, int], merges: list, tokenizer_id: str) -> None:
+        self.encoder = encoder
+        self.vocab = {i: token for token, i in encoder.items()}
+        self.ranks = {tuple(pair): rank for rank, pair in enumerate(merges)}
         self.byte_table = byte_unicode_table()
         self.decoder_bytes = {ch: b for b, ch in self.byte_table.items()}
-        self.id = f"clip-bpe-49408/{TEXT_CLEANUP}"
+        self.sot_id = encoder["<|startoftext|>"]
+        self.eot_id = encoder["<|endoftext|>"]
+        self.vocab_size = max(encoder.values()) + 1
+        self.id = tokenizer_id
         self._bpe_cached = lru_cache(maxsize=100_000)(self._bpe)
 
     def _bpe(self, word: str) -> tuple[str, ...]:
@@ -212,12 +245,12 @@ class ClipTokenizer:
         ids: list[int] = []
         for word in _WORD_PATTERN.findall(clean_text(text)):
             mapped = "".join(self.byte_table[b] for b in word.encode("utf-8"))
-            ids.extend(self.encoder[piece] for piece in self._bpe_cached(mapped))
+            ids.extend(self.encoder.get(piece, self.eot_id) for piece in self._bpe_cached(mapped))
         return ids
 
     def decode(self, ids: list[int]) -> str:
         """Inverse of ``encode`` up to normalisation (special and padding ids are skipped)."""
-        pieces = "".join(self.vocab[i] for i in ids if i not in (SOT_ID, EOT_ID))
+        pieces = "".join(self.vocab[i] for i in ids if i not in (self.sot_id, self.eot_id))
         # "</w>" is made of printable bytes, so it survives the byte mapping and is replaced after
         data = bytes(self.decoder_bytes[ch] for ch in pieces)
         return data.decode("utf-8", errors="replace").replace("</w>", " ").strip()
@@ -230,10 +263,10 @@ class ClipTokenizer:
         lengths = torch.zeros(len(texts), dtype=torch.long)
         truncated: list[bool] = []
         for row, text in enumerate(texts):
-            seq = [SOT_ID, *self.encode(text), EOT_ID]
+            seq = [self.sot_id, *self.encode(text), self.eot_id]
             cut = len(seq) > context_length
             if cut:
-                seq = seq[: context_length - 1] + [EOT_ID]
+                seq = seq[: context_length - 1] + [self.eot_id]
             ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
             lengths[row] = len(seq)
             truncated.append(cut)
