@@ -443,6 +443,8 @@ def last_frames(path: str | os.PathLike[str], n: int = 1, last_seconds: float | 
             if not window:
                 break
             needed = _tail_start(index, max(window), n, last_seconds)
+            if last_seconds is None:  # frames inside the window that did not decode: reach further back
+                needed = max(0, needed - (n - sum(rank >= needed for rank in window)))
             if needed >= start:
                 break
             start = needed
