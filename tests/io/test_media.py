@@ -279,7 +279,9 @@ def test_last_frames_of_a_truncated_b_frame_video_are_the_last_decodable_ones(tm
         for packet in stream.encode():
             out.mux(packet)
     data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * 0.9)])
-    expected = _decodable_grey_levels(path)[-3:]
-    got = last_frames(path, n=3)
-    assert [round(float(f.mean())) for f in got.frames] == expected
+    for fraction in (0.86, 0.88, 0.9, 0.92, 0.94):  # several cut points: some leave a hole in the tail
+        cut = tmp_path / f"cut{fraction}.mp4"
+        cut.write_bytes(data[: int(len(data) * fraction)])
+        expected = _decodable_grey_levels(cut)[-3:]
+        got = last_frames(cut, n=3)
+        assert [round(float(f.mean())) for f in got.frames] == expected, fraction
