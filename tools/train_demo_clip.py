@@ -10,19 +10,22 @@ projections, quick-GELU), built as a transformers ``CLIPModel`` from the same ar
 description the loader uses (``mmscore.models.architecture.hf_config``) and exported to the
 Long-CLIP checkpoint layout (248 positions, ``positional_embedding`` + ``positional_embedding_res``)
 in half precision. Tokenizer: mmscore's CLIP BPE (``mmscore.models.tokenizer``).
-Image tower: 96 px pictures cut into a 3x3 grid of 32 px patches, i.e. one patch per named
-position of the toy world; vision patch positions start from a 2-D sine/cosine table (trained).
+Image tower: 96 px pictures cut into a 6x6 grid of 16 px patches (2x2 patches per named position
+of the toy world); vision patch positions start from a 2-D sine/cosine table (trained).
 Why patch supervision (``patch_weight``): with only the CLS-pooled embedding to learn from, the
 image tower learned colours within the CPU budget but stayed at chance on shapes (runs with 8 px
 patches, 1500 steps, stronger position initialisation, attribute heads on the CLS embedding all
-failed the same way). Telling each patch token directly what is drawn in it (colour and shape of
-a still's object at that position; a clip frame's motion, read by the most confident patch)
-makes patch tokens learn shapes and motion trails within a few hundred steps, and the
-contrastive loss with hard negatives then carries them into the pooled embedding.
-``--patch-size 16 --actor-patches --long-negatives`` is a later experiment (16 px patches, the
-patch under a clip's actor told its colour, shape, size and motion, size heads, harder long-caption
-negatives): positions became perfect but shapes and directions did not improve, so it is not
-the shipped run (MODEL_CARD.md "Experiments"). What the model still cannot do is in MODEL_CARD.md.
+failed the same way). Telling patch tokens directly what is drawn in them (colour, shape and size
+of a still's object, read from the patches of its position; ``actor_patches``: colour, shape, size
+and motion of a clip's actor, read from the patch under the actor's centre) makes patch tokens
+learn shapes and trails, and the contrastive loss with hard negatives then carries them into the
+pooled embedding. Why 16 px patches: with 32 px ones (3x3) positions stayed at chance, so the
+pooled embedding could not say on which side of the frame a shape is; together with clips that
+move from the centre towards the edge they head for (``mmscore.toyworld.render.MOVE_SPAN``) that
+is what makes the direction of motion visible in every frame. ``long_negatives``: long-caption
+hard negatives also change sizes and any named shape. The 32 px / 800-step recipe of the previous
+model is ``--patch-size 32 --steps 800 --no-actor-patches --no-long-negatives`` (MODEL_CARD.md
+"Experiments"). What the model still cannot do is in MODEL_CARD.md.
 
 Training data (all rendered on the fly from seeds, nothing downloaded):
 * still scenes (1-3 shapes) from scene seeds ``[0, TRAIN_SEED_END)``;
@@ -99,7 +102,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "mmscore" / "models"
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 800
+    steps: int = 1600
     batch: int = 64
     lr: float = 1e-3
     warmup: int = 40
@@ -109,7 +112,7 @@ class TrainConfig:
     video_fraction: float = 0.5
     frames: int = 12
     image_size: int = 96
-    patch_size: int = 32
+    patch_size: int = 16
     vision_width: int = 192
     text_width: int = 128
     layers: int = 4
@@ -120,9 +123,9 @@ class TrainConfig:
     aux_weight: float = 1.0
     patch_weight: float = 1.0
     position_init_scale: float = 1.0
-    # the 16-px experiment (MODEL_CARD.md "Experiments"); off in the shipped run
-    actor_patches: bool = False  # a clip actor's patch learns its colour/shape/size/motion; size heads
-    long_negatives: bool = False  # long-caption hard negatives also change sizes and any named shape
+    # options that made the 16-px model work (MODEL_CARD.md); on in the shipped run
+    actor_patches: bool = True  # a clip actor's patch learns its colour/shape/size/motion; size heads
+    long_negatives: bool = True  # long-caption hard negatives also change sizes and any named shape
     patch_init_scale: float = 0.25
     threads: int = 1
 

@@ -342,6 +342,11 @@ def test_misspelt_reference_column_is_reported(synthetic_videos, tiny_clip_hf_di
     assert "no reference column 'refs'" in caplog.text and "'reference'" in caplog.text
     assert out[[f"EMScore(X,X*)_{m}" for m in METRICS]].isna().all().all()
     assert out[[f"EMScore(X,V)_{m}" for m in METRICS]].notna().all().all()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mmscore.operators.emscore"):  # nothing lost: no warning
+        EMScoreEval(clip_model_path=str(tiny_clip_hf_dir), score_types=["EMScore(X,V)"]).score_dataframe(
+            df, reference_key="refs")
+    assert "no reference column" not in caplog.text
 
 
 def test_idf_options(table, tiny_clip_hf_dir, reference):

@@ -4,8 +4,8 @@ Scores must *mean* something here: on toy-world scenes never used in training (s
 ``TEST_SEED_START``), EMScore(X,V) prefers the true caption of a clip over its twins with a wrong
 colour, a wrong shape or the opposite direction, and the Long-CLIP/SPECS score of a long caption
 rises with a correct extra detail and falls with a wrong one. The issue's goal is 0.9 for each;
-where the shipped model measured lower (MODEL_CARD.md) the test asserts the measured floor, and
-the direction test, at chance today, is a strict xfail that turns red once a model meets it.
+where the shipped model measured lower (MODEL_CARD.md: wrong shape 0.72, wrong extra sentence
+0.85 on this set) the test asserts a floor just under the measured rate.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ pytestmark = pytest.mark.slow
 
 XV = "EMScore(X,V)"
 # minimum share of wrong twins the true caption must beat, per wrong attribute (MODEL_CARD.md)
-EMSCORE_MIN = {"color": 0.9, "shape": 0.75, "direction": 0.9}
-# minimum share of long-caption steps where the SPECS property holds (MODEL_CARD.md: 0.98, 0.75)
+EMSCORE_MIN = {"color": 0.9, "shape": 0.7, "direction": 0.9}
+# minimum share of long-caption steps where the SPECS property holds (MODEL_CARD.md: 0.96, 0.85)
 RISE_MIN = 0.9
-FALL_MIN = 0.7
+FALL_MIN = 0.8
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +98,7 @@ def test_emscore_global_part_is_the_cosine_to_the_mean_frame(emscored, encoder):
     assert float(text @ video) == pytest.approx(row[f"{XV}_cogr"], abs=1e-4)
 
 
-@pytest.mark.parametrize(
-    "attribute",
-    [
-        "color",
-        "shape",
-        pytest.param(
-            "direction",
-            marks=pytest.mark.xfail(strict=True, reason="the demo model tells opposite directions apart at chance"),
-        ),
-    ],
-)
+@pytest.mark.parametrize("attribute", ["color", "shape", "direction"])
 def test_emscore_ranks_the_true_caption_above_a_one_word_wrong_twin(emscored, attribute):
     column = f"{XV}_full_F"
     true_scores = emscored[emscored["kind"] == "true"].set_index("clip")[column]

@@ -210,3 +210,19 @@ def test_actor_center_is_where_the_actor_is_drawn():
             rgb = frames[index][int(y * size), int(x * size)].astype(int)
             color = scene.actor.color if scene.event == "move" or index < len(frames) / 2 else scene.new_color
             assert _nearest_name(rgb, {**COLORS, **BACKGROUNDS}) == color, (seed, index, rgb)
+
+
+def test_a_moving_shape_stays_on_the_side_it_moves_to():
+    """EMScore pools frames without order: the direction must show in the set of frames, so a clip
+    moving right never shows its shape left of the centre (and likewise for each direction)."""
+    from mmscore.toyworld.render import actor_center
+
+    for direction in ("left", "right", "up", "down"):
+        scene = VideoScene(SceneObject("red", "square", "large"), "move", direction, n_frames=12, seed=7)
+        for index in range(scene.n_frames):
+            x, y = actor_center(scene, index)
+            along = {"right": x - 0.5, "left": 0.5 - x, "down": y - 0.5, "up": 0.5 - y}[direction]
+            assert -0.02 <= along <= 0.36, (direction, index, x, y)
+        start, end = actor_center(scene, 0), actor_center(scene, scene.n_frames - 1)
+        assert max(abs(start[0] - 0.5), abs(start[1] - 0.5)) <= 0.02  # starts at the centre
+        assert max(abs(end[0] - 0.5), abs(end[1] - 0.5)) >= 0.3  # ends near the edge it heads for

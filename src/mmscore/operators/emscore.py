@@ -408,7 +408,8 @@ class EMScoreEval(Operator):
         errors: list[str | None] = [None] * n
         candidates = [clean_text(v) for v in df[candidate_key]] if n else []
         has_refs = reference_key is not None and reference_key in df.columns
-        if reference_key is not None and not has_refs and n:
+        wants_refs = any(t != em.XV for t in self.score_types)
+        if reference_key is not None and not has_refs and n and wants_refs:
             # optional column, but a misspelt name would silently drop (X,X*) and (X,V,X*): say so
             logger.warning("no reference column %r (columns present: %s): every row is scored without "
                            "reference, so only EMScore(X,V) is computed", reference_key,

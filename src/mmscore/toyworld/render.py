@@ -1,8 +1,9 @@
 """Pixels for toy-world scenes: PIL drawing at 3x resolution, then a box downsample (anti-aliased).
 
-Moving shapes leave a fading motion trail (like motion blur in a real camera), so every single
-frame shows which way the shape travels. That matters: EMScore pools frames without regard to
-their order, so a left-moving and a right-moving clip would otherwise give the same frame set.
+Moving shapes leave a fading motion trail (like motion blur in a real camera) and move from the
+centre towards the edge they head for, so every single frame shows which way the shape travels.
+That matters: EMScore pools frames without regard to their order, so a left-moving and a
+right-moving clip crossing the whole frame would give the same frame set.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from mmscore.toyworld.scenes import BACKGROUNDS, COLORS, POSITIONS, SIZES, Image
 SUPERSAMPLE = 3
 TRAIL_ALPHAS = (0.45, 0.25, 0.12)  # opacity of the ghosts behind a moving shape, nearest first
 TRAIL_SPACING = 0.06  # distance between ghosts, as a fraction of the frame
-MOVE_SPAN = (0.15, 0.85)  # a moving shape travels between these fractions of the frame
+# A moving shape travels from the centre towards the edge it moves to (fractions of the frame), so
+# every frame of a right-moving clip shows it in the right half: EMScore pools frames without
+# their order, and a shape crossing the whole frame would give left- and right-moving clips the
+# same set of frames (the previous demo model told opposite directions apart at chance).
+MOVE_SPAN = (0.5, 0.85)
 
 
 def _jitter(seed: int | None, salt: int, count: int) -> np.ndarray:

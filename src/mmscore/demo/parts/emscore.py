@@ -74,9 +74,6 @@ def run(ctx) -> list[str]:
         for _, group in scored.groupby("video_path")
     )
     lines.append(f"  the true caption beats both wrong ones (caption vs video only) for {wins}/{N_CLIPS} clips")
-    if spec == "mmscore-demo":
-        lines.append("  (the toy demo model tells colours apart but opposite directions of motion only at chance; "
-                     "see its MODEL_CARD.md)")
     missing = result.loc[result["caption"] == "missing video", "emscore_error"].iloc[0]
     lines.append(f"  missing video -> null scores, emscore_error: {missing}")
     first = json.loads(result.loc[0, "frame_details"])
