@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -49,6 +50,23 @@ def free_port():
     return _free_port
 
 
+@contextlib.contextmanager
+def _serving(scorer):
+    """Run ``scorer``'s page on a free 127.0.0.1 port: yields ``(scorer, url)``, closes it after."""
+    port = _free_port()
+    scorer.launch_interface(port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield scorer, f"http://127.0.0.1:{port}"
+    finally:
+        scorer.close()
+
+
+@pytest.fixture(scope="session")
+def serving():
+    """``with serving(HumanScorer(...)) as (scorer, url): ...`` — the page is closed afterwards."""
+    return _serving
+
+
 @pytest.fixture(scope="module")
 def live_server(experiment, tmp_path_factory: pytest.TempPathFactory):
     """A HumanScorer serving the experiment on a free 127.0.0.1 port; closed after the module."""
@@ -58,12 +76,8 @@ def live_server(experiment, tmp_path_factory: pytest.TempPathFactory):
     scorer = HumanScorer(
         experiment_name=experiment.experiment, data_dir=experiment.data_dir, output_dir=output_dir
     )
-    port = _free_port()
-    scorer.launch_interface(port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield scorer, f"http://127.0.0.1:{port}"
-    finally:
-        scorer.close()
+    with _serving(scorer) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -166,7 +166,7 @@ def test_keyboard_scoring_back_reload_and_files(live_server, browser, experiment
 
 
 @pytest.fixture()
-def agreement_server(experiment, tmp_path: Path, free_port):
+def agreement_server(experiment, tmp_path: Path, serving):
     """A server offering tasks scored by others, started with --annotator Carol; Ann scored item 1."""
     from mmscore.human import HumanScorer
     from mmscore.human.store import save_scoring
@@ -181,12 +181,8 @@ def agreement_server(experiment, tmp_path: Path, free_port):
         annotator="Carol",
         include_scored_by_others=True,
     )
-    port = free_port()
-    scorer.launch_interface(port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield scorer, f"http://127.0.0.1:{port}"
-    finally:
-        scorer.close()
+    with serving(scorer) as running:
+        yield running
 
 
 def test_second_annotators_get_their_own_files(agreement_server, browser, experiment):
@@ -222,18 +218,14 @@ def test_second_annotators_get_their_own_files(agreement_server, browser, experi
 
 
 @pytest.fixture()
-def fresh_server(experiment, tmp_path: Path, free_port):
+def fresh_server(experiment, tmp_path: Path, serving):
     """A server over the experiment with an empty scoring folder of its own."""
     from mmscore.human import HumanScorer
 
     scorer = HumanScorer(experiment_name=experiment.experiment, data_dir=experiment.data_dir,
                          output_dir=tmp_path)
-    port = free_port()
-    scorer.launch_interface(port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield scorer, f"http://127.0.0.1:{port}"
-    finally:
-        scorer.close()
+    with serving(scorer) as running:
+        yield running
 
 
 def test_keys_typed_ahead_land_on_the_item_they_were_meant_for(fresh_server, browser, experiment):
