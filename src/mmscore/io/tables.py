@@ -86,8 +86,13 @@ def _parse_json_columns(df: pd.DataFrame) -> pd.DataFrame:
             filled = [v for v in df[column] if isinstance(v, str)]
             if not filled or len(filled) != int(df[column].notna().sum()):
                 continue
-            parsed = [_json_container(v) for v in filled]
-            if all(p is not None for p in parsed):
+            parsed = []
+            for value in filled:  # stop at the first plain text: a caption column costs one look
+                container = _json_container(value)
+                if container is None:
+                    break
+                parsed.append(container)
+            else:
                 lookup = iter(parsed)
                 df[column] = pd.Series(
                     [next(lookup) if isinstance(v, str) else None for v in df[column]], index=df.index, dtype=object
