@@ -23,7 +23,7 @@ COLORS: dict[str, tuple[int, int, int]] = {
 }
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "cross")
 # centre of each named position, as fractions of the frame (x, y): the cells of a 3x3 grid, so a
-# still shape sits inside one patch of a ViT whose patch is a third of the picture (the demo model)
+# still shape sits inside 2x2 patches of the demo model's ViT (16 px patches on 96 px pictures)
 POSITIONS: dict[str, tuple[float, float]] = {
     "left": (1 / 6, 0.5),
     "right": (5 / 6, 0.5),
