@@ -11,7 +11,6 @@ score is missing or off the scale).
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from mmscore.errors import InputError
-from mmscore.io.experiment import Scoring, iter_scorings, scoring_from_dict
+from mmscore.io.experiment import iter_scorings
 
 KEY = ["experiment", "model", "task_type", "task_id"]
 COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path"]
@@ -30,19 +29,6 @@ def _goal_based(data: dict) -> bool:
     """VMEvalKit's InternVL fallback without a ground-truth final frame: ``goal_achieved_score``."""
     result = data.get("result") or {}
     return "goal_achieved_score" in result or result.get("evaluation_type") == "goal_based"
-
-
-def _unreadable(folder: Path) -> list[Scoring]:
-    """``.json`` files under ``folder`` that do not parse, as scorings with status ``unreadable``."""
-    out = []
-    for path in sorted(folder.rglob("*.json")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue
-        try:
-            json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            out.append(scoring_from_dict({"metadata": {}, "result": {"status": "unreadable"}}, path, folder))
-    return out
 
 
 def domain_of(task_type: str) -> str:
@@ -85,7 +71,7 @@ def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
     """
     folder = Path(folder)
     rows = []
-    for s in [*iter_scorings(folder), *_unreadable(folder)]:
+    for s in iter_scorings(folder, include_unreadable=True):
         if s.score is not None:
             reason = "completed"
         elif s.status == "completed" and _goal_based(s.raw):

@@ -282,19 +282,26 @@ def write_scoring(path: str | os.PathLike[str], metadata: dict, result: dict) ->
     return atomic_write_json(path, {"metadata": metadata, "result": result})
 
 
+_UNREADABLE = object()  # a file that is missing, not UTF-8 or not valid JSON
+
+
+def _parse_json_file(path: str | os.PathLike[str]) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return _UNREADABLE
+
+
+def _scoring_content(data: Any) -> dict | None:
+    """``data`` if it has the shape of a scoring (``metadata`` and ``result`` objects), else None."""
+    if isinstance(data, dict) and isinstance(data.get("metadata"), dict) and isinstance(data.get("result"), dict):
+        return data
+    return None
+
+
 def read_scoring(path: str | os.PathLike[str]) -> dict | None:
     """A scoring file's content, or None if it is missing, unreadable or not a scoring."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not (
-        isinstance(data, dict)
-        and isinstance(data.get("metadata"), dict)
-        and isinstance(data.get("result"), dict)
-    ):
-        return None
-    return data
+    return _scoring_content(_parse_json_file(path))
 
 
 def valid_score(value: Any) -> int | None:
@@ -337,27 +344,28 @@ def scoring_from_dict(data: dict, path: Path, folder: Path | None = None) -> Sco
     )
 
 
-def iter_scorings(folder: str | os.PathLike[str]) -> Iterator[Scoring]:
-    """Every scoring JSON under ``folder`` (sorted by path); aggregates and non-scorings skipped."""
+def iter_scorings(folder: str | os.PathLike[str], include_unreadable: bool = False) -> Iterator[Scoring]:
+    """Every scoring JSON under ``folder`` (sorted by path); aggregates and non-scorings skipped.
+
+    A ``.json`` file that does not parse (e.g. truncated by a tool that does not write atomically)
+    is skipped with a warning, or, with ``include_unreadable``, yielded with status ``unreadable``
+    so that a caller can count it (each file is read and parsed once either way).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: scoring folder not found")
     for path in sorted(folder.rglob("*.json")):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        data = read_scoring(path)
-        if data is None:
-            if _is_valid_json(path):
-                log.debug("%s: not a scoring file (no metadata/result); skipped", path)
-            else:  # e.g. truncated by a tool that does not write atomically: worth a word
+        data = _parse_json_file(path)
+        if data is _UNREADABLE:
+            if include_unreadable:
+                yield scoring_from_dict({"metadata": {}, "result": {"status": "unreadable"}}, path, folder)
+            else:
                 log.warning("%s: not valid JSON; skipped", path)
             continue
-        yield scoring_from_dict(data, path, folder)
-
-
-def _is_valid_json(path: Path) -> bool:
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return True
+        content = _scoring_content(data)
+        if content is None:
+            log.debug("%s: not a scoring file (no metadata/result); skipped", path)
+            continue
+        yield scoring_from_dict(content, path, folder)
