@@ -192,8 +192,9 @@ class ClipTokenizer:
         from the vocabulary map to ``<|endoftext|>``, as transformers' CLIP tokenizer does.
         """
         try:
-            encoder = json.loads(Path(vocab_json).read_text(encoding="utf-8"))
-            lines = Path(merges_txt).read_text(encoding="utf-8").split("\n")
+            vocab_bytes, merges_bytes = Path(vocab_json).read_bytes(), Path(merges_txt).read_bytes()
+            encoder = json.loads(vocab_bytes.decode("utf-8"))
+            lines = merges_bytes.decode("utf-8").split("\n")
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"{vocab_json} / {merges_txt}: cannot read the tokenizer files ({exc})") from exc
         merges = [tuple(line.split()) for line in lines if line.strip() and not line.startswith("#version")]
@@ -201,7 +202,7 @@ class ClipTokenizer:
         if not isinstance(encoder, dict) or missing or any(len(m) != 2 for m in merges):
             raise ValueError(f"{vocab_json}: not a CLIP BPE vocabulary (special tokens {missing or 'ok'}, "
                              "merges must be pairs)")
-        digest = hashlib.sha256(Path(vocab_json).read_bytes() + Path(merges_txt).read_bytes()).hexdigest()[:12]
+        digest = hashlib.sha256(vocab_bytes + merges_bytes).hexdigest()[:12]
         tokenizer = cls.__new__(cls)
         tokenizer._setup(encoder, merges, f"bpe-{len(encoder)}-{digest}/{TEXT_CLEANUP}")
         return tokenizer
