@@ -102,7 +102,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "mmscore" / "models"
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 1600
+    steps: int = 2400
     batch: int = 64
     lr: float = 1e-3
     warmup: int = 40
@@ -131,7 +131,7 @@ class TrainConfig:
     actor_patches: bool = True  # a clip actor's patch learns its colour/shape/size/motion; size heads
     long_negatives: bool = True  # long-caption hard negatives also change sizes and any named shape
     patch_init_scale: float = 0.25
-    threads: int = 1
+    threads: int = 2
 
 
 def architecture(cfg: TrainConfig) -> ClipArchitecture:

@@ -4,8 +4,8 @@ Scores must *mean* something here: on toy-world scenes never used in training (s
 ``TEST_SEED_START``), EMScore(X,V) prefers the true caption of a clip over its twins with a wrong
 colour, a wrong shape or the opposite direction, and the Long-CLIP/SPECS score of a long caption
 rises with a correct extra detail and falls with a wrong one. The issue's goal is 0.9 for each;
-where the shipped model measured lower (MODEL_CARD.md: wrong shape 0.72, wrong extra sentence
-0.85 on this set) the test asserts a floor just under the measured rate.
+where the shipped model measured lower or only just at it (MODEL_CARD.md: wrong shape 0.83, wrong
+extra sentence 0.91 on this set) the test asserts a floor just under the measured rate.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ pytestmark = pytest.mark.slow
 
 XV = "EMScore(X,V)"
 # minimum share of wrong twins the true caption must beat, per wrong attribute (MODEL_CARD.md)
-EMSCORE_MIN = {"color": 0.9, "shape": 0.7, "direction": 0.9}
-# minimum share of long-caption steps where the SPECS property holds (MODEL_CARD.md: 0.96, 0.85)
+EMSCORE_MIN = {"color": 0.9, "shape": 0.8, "direction": 0.9}
+# minimum share of long-caption steps where the SPECS property holds (MODEL_CARD.md: 51/53 and 48/53)
 RISE_MIN = 0.9
-FALL_MIN = 0.8
+FALL_MIN = 0.88
 
 
 @pytest.fixture(scope="module")
