@@ -324,7 +324,8 @@ def shifted(picture: np.ndarray, scene: ImageScene, limit: int, rng: np.random.G
     Why: still shapes sit at fixed offsets against the 16 px patch grid, so without this the image
     tower learned each shape only at that offset; a moving shape crosses every offset, and its
     shape was recognised in about half of its frames (MODEL_CARD.md). A shift of at most 8 px keeps
-    every shape inside its named third of the frame.
+    every shape inside its named third of the frame. Measured: it made shapes worse within the
+    CPU budget (MODEL_CARD.md "Experiments"), so the shipped run does not shift (0).
     """
     if limit <= 0:
         return picture
