@@ -75,6 +75,7 @@ from mmscore.models.architecture import ClipArchitecture, hf_config
 from mmscore.models.preprocess import CLIP_MEAN, CLIP_STD
 from mmscore.models.tokenizer import default_tokenizer
 from mmscore.toyworld import (
+    BACKGROUNDS,
     COLORS,
     DIRECTIONS,
     HELDOUT_SEED_START,
@@ -329,8 +330,6 @@ def shifted(picture: np.ndarray, scene: ImageScene, limit: int, rng: np.random.G
     """
     if limit <= 0:
         return picture
-    from mmscore.toyworld import BACKGROUNDS
-
     background = np.array(BACKGROUNDS[scene.background], dtype=np.int16)
     drawn = np.abs(picture.astype(np.int16) - background).max(axis=2) > 12
     rows, columns = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
@@ -387,8 +386,6 @@ HEADS = {
 def attribute_targets(scenes, frame_numbers) -> dict[str, torch.Tensor]:
     """Class targets per head (-100 = not applicable): what is at each position of a still, and the
     actor's colour, shape and motion in a clip frame."""
-    from mmscore.toyworld import BACKGROUNDS
-
     targets = {name: [] for name in HEADS}
     for scene, frame in zip(scenes, frame_numbers, strict=True):
         row = dict.fromkeys(HEADS, -100)
@@ -419,8 +416,6 @@ HEAD_SCALE = 10.0  # heads read L2-normalised embeddings scaled by this (a fixed
 
 def text_targets(scenes, plans) -> dict[str, torch.Tensor]:
     """What each true caption *says*, for the same heads: attributes it does not mention are -100."""
-    from mmscore.toyworld import BACKGROUNDS
-
     targets = {name: [] for name in HEADS}
     for scene, plan in zip(scenes, plans, strict=True):
         row = dict.fromkeys(HEADS, -100)
