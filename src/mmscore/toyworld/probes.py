@@ -16,8 +16,12 @@ from mmscore.toyworld.captions import short_caption, wrong_caption
 from mmscore.toyworld.render import write_scene_video
 from mmscore.toyworld.scenes import VideoScene, random_video_scene
 
-# a wrong direction is always the opposite one (one twin); colour and shape have several values
-PROBE_ATTRIBUTES: dict[str, int] = {"color": 2, "shape": 2, "direction": 1}
+# how many *distinct* wrong twins per attribute: every other value (5 colours, 4 shapes; fewer when
+# a second shape of the clip rules a value out) and the opposite direction. Why every one: two
+# twins drawn at random repeated the same wrong word in about a quarter of the clips, so that
+# word counted twice and the others not at all.
+PROBE_ATTRIBUTES: dict[str, int] = {"color": 5, "shape": 4, "direction": 1}
+_TWIN_DRAWS = 64  # seeds tried per attribute to collect its distinct twins (deterministic)
 
 
 def probe_clips(seed_start: int, n_move: int = 12, n_appear: int = 3, n_change: int = 3) -> list[VideoScene]:
@@ -34,7 +38,7 @@ def probe_rows(
     attributes: dict[str, int] = PROBE_ATTRIBUTES,
 ) -> list[dict]:
     """Write each clip to ``folder`` and return rows: its true caption (``kind`` "true") and, per
-    attribute the clip has, that many wrong twins (``kind`` = the attribute; twin ``seed`` 0, 1, ...)."""
+    attribute the clip has, up to that many distinct wrong twins (``kind`` = the attribute)."""
     rows = []
     for number, clip in enumerate(clips):
         path = write_scene_video(clip, Path(folder) / f"clip{number}.mp4")
@@ -42,13 +46,19 @@ def probe_rows(
         for attribute, count in attributes.items():
             if attribute == "direction" and clip.event != "move":
                 continue
-            for seed in range(count):
-                rows.append(
-                    {
-                        "video_path": str(path),
-                        "candidate": wrong_caption(clip, attribute, seed=seed),
-                        "clip": number,
-                        "kind": attribute,
-                    }
-                )
+            for twin in distinct_twins(clip, attribute, count):
+                rows.append({"video_path": str(path), "candidate": twin, "clip": number, "kind": attribute})
     return rows
+
+
+def distinct_twins(clip: VideoScene, attribute: str, count: int) -> list[str]:
+    """Up to ``count`` different one-word-wrong captions of ``clip``, in the order twin seeds 0, 1, ...
+    first give them (the same list on every run)."""
+    twins: list[str] = []
+    for seed in range(_TWIN_DRAWS):
+        twin = wrong_caption(clip, attribute, seed=seed)
+        if twin not in twins:
+            twins.append(twin)
+        if len(twins) == count:
+            break
+    return twins
