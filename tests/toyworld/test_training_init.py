@@ -3,26 +3,13 @@ the given checkpoint's weights, read back through mmscore's loader, not from ran
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "train_demo_clip.py"
 
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("train_demo_clip", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["train_demo_clip"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_init_starts_from_the_checkpoint_weights(tmp_path):
-    tool = _tool()
+def test_init_starts_from_the_checkpoint_weights(tmp_path, train_tool):
+    tool = train_tool
     tiny = tool.TrainConfig(
         seed=3, image_size=32, patch_size=16, vision_width=64, text_width=64, layers=1, embed_dim=32, context_length=248
     )

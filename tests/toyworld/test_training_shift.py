@@ -3,25 +3,15 @@ that never pushes a shape over the border, checked against a padded-canvas trans
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from mmscore.toyworld import BACKGROUNDS, random_image_scene, render_image
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "train_demo_clip.py"
-
 
 @pytest.fixture(scope="module")
-def shifted():
-    spec = importlib.util.spec_from_file_location("train_demo_clip", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["train_demo_clip"] = module
-    spec.loader.exec_module(module)
-    return module.shifted
+def shifted(train_tool):
+    return train_tool.shifted
 
 
 def _drawn(picture: np.ndarray, background: str) -> np.ndarray:

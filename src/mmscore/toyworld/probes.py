@@ -14,13 +14,13 @@ from pathlib import Path
 
 from mmscore.toyworld.captions import short_caption, wrong_caption
 from mmscore.toyworld.render import write_scene_video
-from mmscore.toyworld.scenes import VideoScene, random_video_scene
+from mmscore.toyworld.scenes import COLORS, SHAPES, VideoScene, random_video_scene
 
 # how many *distinct* wrong twins per attribute: every other value (5 colours, 4 shapes; fewer when
 # a second shape of the clip rules a value out) and the opposite direction. Why every one: two
 # twins drawn at random repeated the same wrong word in about a quarter of the clips, so that
 # word counted twice and the others not at all.
-PROBE_ATTRIBUTES: dict[str, int] = {"color": 5, "shape": 4, "direction": 1}
+PROBE_ATTRIBUTES: dict[str, int] = {"color": len(COLORS) - 1, "shape": len(SHAPES) - 1, "direction": 1}
 _TWIN_DRAWS = 64  # seeds tried per attribute to collect its distinct twins (deterministic)
 
 
