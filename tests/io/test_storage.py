@@ -150,6 +150,9 @@ def test_resolve_media_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert resolve_media_path("img.png", tmp_path / "data") == tmp_path / "data" / "img.png"
     assert resolve_media_path("data/img.png", tmp_path / "elsewhere") == Path("data/img.png")
     assert resolve_media_path(str(tmp_path / "data" / "img.png"), None).is_absolute()
+    # found nowhere: the path under the table's folder, so an error names where it was expected
+    assert resolve_media_path("gone.png", tmp_path / "data") == tmp_path / "data" / "gone.png"
+    assert resolve_media_path("gone.png", None) == Path("gone.png")
 
 
 def test_atomic_writes_get_normal_permissions(tmp_path: Path) -> None:

@@ -98,9 +98,13 @@ class FileStorage:
 
 
 def resolve_media_path(value: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None) -> Path:
-    """Absolute paths as given; relative ones against the cwd if they exist there, else ``base_dir``."""
+    """Absolute paths as given; relative ones against the cwd if they exist there, else ``base_dir``.
+
+    A relative path found in neither place comes back under ``base_dir`` (where a table's own paths
+    belong), so the "not found" error names the full place the file was expected, not a bare
+    relative name that says nothing about which folder was searched.
+    """
     path = Path(os.path.expanduser(str(value)))
     if path.is_absolute() or path.exists() or base_dir is None:
         return path
-    candidate = Path(base_dir) / path
-    return candidate if candidate.exists() else path
+    return Path(base_dir) / path
