@@ -21,6 +21,17 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert (tmp_path / "ws" / "storage" / "cache" / "demo_step2.jsonl").exists()
 
 
+def test_unknown_demo_part_is_an_error_listing_the_parts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from mmscore.cli.main import main
+
+    assert main(["demo", "--workspace", str(tmp_path / "ws"), "--only", "emscore", "--only", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown demo part(s) nonsense" in err
+    for part in ("storage", "emscore", "image_text", "judges", "analysis", "emotion", "zz_workspace"):
+        assert part in err
+    assert not (tmp_path / "ws").exists()  # nothing ran, nothing written
+
+
 def test_unknown_command_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     from mmscore.cli.main import main
 

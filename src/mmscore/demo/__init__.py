@@ -33,12 +33,26 @@ def discover_parts() -> list[Any]:
     return sorted(modules, key=lambda m: (m.ORDER, m.__name__))
 
 
+def part_name(module: Any) -> str:
+    """What ``--only`` calls a part: its module's own name."""
+    return module.__name__.rsplit(".", 1)[-1]
+
+
 def run_demo(ctx: DemoContext, only: list[str] | None = None) -> dict[str, list[str]]:
-    """Run every demo part (or those named in ``only``); returns the summary lines per part."""
+    """Run every demo part (or those named in ``only``); returns the summary lines per part.
+
+    An unknown name in ``only`` is an error listing the real ones (silently running nothing would
+    look like a demo that passed)."""
+    from mmscore.errors import ConfigError
+
+    modules = discover_parts()
+    names = [part_name(module) for module in modules]
+    unknown = [name for name in only or [] if name not in names]
+    if unknown:
+        raise ConfigError(f"unknown demo part(s) {', '.join(unknown)}; choose from {', '.join(names)}")
     ctx.workspace.mkdir(parents=True, exist_ok=True)
     summaries: dict[str, list[str]] = {}
-    for module in discover_parts():
-        short = module.__name__.rsplit(".", 1)[-1]
+    for module, short in zip(modules, names, strict=True):
         if only and short not in only:
             continue
         ctx.console.rule(f"[bold]{module.TITLE}")

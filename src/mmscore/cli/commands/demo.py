@@ -14,7 +14,9 @@ def register(app: typer.Typer) -> None:
         workspace: Path = typer.Option(Path("mmscore-demo"), "--workspace", "-w", help="Where to write the demo."),
         model: Optional[str] = typer.Option(None, "--model", help="Use this CLIP model instead of the demo model."),
         device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
-        only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these parts (repeatable)."),
+        only: Optional[list[str]] = typer.Option(
+            None, "--only", help="Run only these parts (repeatable; a wrong name lists them)."
+        ),
     ) -> None:
         from rich.console import Console
 
