@@ -28,8 +28,8 @@ model is ``--patch-size 32 --steps 800 --no-actor-patches --no-long-negatives`` 
 "Experiments"). What the model still cannot do is in MODEL_CARD.md.
 
 The shipped model is two runs: the defaults (stage 1, from scratch), then ``--init`` that file
-with ``--steps 1600 --lr 3e-4 --warmup 60 --n-video-scenes 4800 --video-fraction 0.7`` (stage 2:
-a fine-tune on four times the clips, which lifted moving shapes from 0.83 to 0.92; the exact
+with ``--steps 3200 --lr 3e-4 --warmup 60 --n-video-scenes 7200 --video-fraction 0.7`` (stage 2:
+a fine-tune on six times the clips, which lifted moving shapes from 0.83 to 0.95; the exact
 commands are in MODEL_CARD.md "Training").
 
 Training data (all rendered on the fly from seeds, nothing downloaded):

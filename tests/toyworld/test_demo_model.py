@@ -3,9 +3,10 @@
 Scores must *mean* something here: on toy-world scenes never used in training (seeds from
 ``TEST_SEED_START``), EMScore(X,V) prefers the true caption of a clip over its twins with a wrong
 colour, a wrong shape or the opposite direction, and the Long-CLIP/SPECS score of a long caption
-rises with a correct extra detail and falls with a wrong one. The issue's goal is 0.9 for each;
-where the shipped model measured lower or only just at it (MODEL_CARD.md: wrong shape 0.89, wrong
-extra sentence 0.91 on this set) the test asserts a floor just under the measured rate.
+rises with a correct extra detail and falls with a wrong one. The issue's goal, 0.9, is the floor
+for each (MODEL_CARD.md has what the shipped model measures on this set: wrong shape 66/72, wrong
+extra sentence 49/53; each win there is by at least 0.01 in EMScore and 0.0015 in the SPECS score,
+far above float32 noise, so the counts do not move between machines).
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from mmscore.toyworld.scenes import OPPOSITE
 pytestmark = pytest.mark.slow
 
 XV = "EMScore(X,V)"
-# minimum share of wrong twins the true caption must beat, per wrong attribute (MODEL_CARD.md)
-EMSCORE_MIN = {"color": 0.9, "shape": 0.85, "direction": 0.9}
-# minimum share of long-caption steps where the SPECS property holds (MODEL_CARD.md: 53/53 and 48/53)
+# the issue's goal: the share of wrong twins the true caption must beat, per wrong attribute
+EMSCORE_MIN = {"color": 0.9, "shape": 0.9, "direction": 0.9}
+# the share of long-caption steps where the SPECS property must hold (MODEL_CARD.md: 52/53 and 49/53)
 RISE_MIN = 0.9
-FALL_MIN = 0.88
+FALL_MIN = 0.9
 
 
 @pytest.fixture(scope="module")
