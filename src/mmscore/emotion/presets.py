@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmscore.emotion.labels import DFEW_LABELS, DFEW_NUMERIC, MER_LABELS
-from mmscore.errors import ConfigError
+from mmscore.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,12 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+#: the presets by name (``mmscore list presets``); names are case-insensitive
+PRESET_REGISTRY: Registry[Preset] = Registry("preset", case_sensitive=False)
+for _preset in PRESETS.values():
+    PRESET_REGISTRY.add(_preset.name, _preset, _preset.description)
+
+
 def get_preset(name: str | None) -> Preset:
-    """The preset called ``name`` (None → ``custom``); unknown names list the valid ones."""
-    key = (name or "custom").lower()
-    if key not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return PRESETS[key]
+    """The preset called ``name`` (None → ``custom``); unknown names suggest and list the valid ones."""
+    return PRESET_REGISTRY.get(name or "custom")

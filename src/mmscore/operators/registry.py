@@ -1,75 +1,49 @@
-"""Registry of operators by name, for ``mmscore run pipeline.yaml``.
+"""Registry of operators by name, for ``mmscore run pipeline.yaml`` (``mmscore run --list``).
 
-Entries are lazy ``"module:attr"`` targets, so listing or building one operator never imports
-the heavy modules (torch, gradio) of the others.
+Entries are lazy ``"module:attr"`` targets (:class:`mmscore.registry.Registry`), so listing or
+building one operator never imports the heavy modules (torch, gradio) of the others.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from typing import Any
 
 from mmscore.errors import ConfigError
+from mmscore.registry import Registry
 
-_REGISTRY: dict[str, str | type] = {
+OPERATORS: Registry[type] = Registry("operator")
+for _name, _target, _help in (
     # built-in light operators
-    "TextStatsEvaluator": "mmscore.operators.text_stats:TextStatsEvaluator",
-    "MediaPathChecker": "mmscore.operators.media_check:MediaPathChecker",
+    ("TextStatsEvaluator", "mmscore.operators.text_stats:TextStatsEvaluator", "word/char counts of a text column"),
+    ("MediaPathChecker", "mmscore.operators.media_check:MediaPathChecker", "checks that media paths open"),
     # seed-compatible evaluators
-    "EMScoreEval": "mmscore.operators.emscore:EMScoreEval",
-    "ImageLongCLIPEvaluator": "mmscore.operators.image_text:ImageLongCLIPEvaluator",
-    "ImageSPECSEvaluator": "mmscore.operators.image_text:ImageSPECSEvaluator",
-    "CLIPScoreEvaluator": "mmscore.operators.image_text:CLIPScoreEvaluator",
-    "RefCLIPScoreEvaluator": "mmscore.operators.image_text:RefCLIPScoreEvaluator",
-}
+    ("EMScoreEval", "mmscore.operators.emscore:EMScoreEval", "EMScore of video captions"),
+    ("ImageLongCLIPEvaluator", "mmscore.operators.image_text:ImageLongCLIPEvaluator", "LongCLIP image-text score"),
+    ("ImageSPECSEvaluator", "mmscore.operators.image_text:ImageSPECSEvaluator", "SPECS image-text score"),
+    ("CLIPScoreEvaluator", "mmscore.operators.image_text:CLIPScoreEvaluator", "CLIPScore (Hessel et al.)"),
+    ("RefCLIPScoreEvaluator", "mmscore.operators.image_text:RefCLIPScoreEvaluator", "RefCLIPScore"),
+):
+    OPERATORS.add(_name, _target, _help)
 
 
 def register_operator(name: str, target: str | type) -> None:
     """Register an operator class (or a lazy ``"module:attr"`` string) under ``name``."""
-    existing = _REGISTRY.get(name)
-    if existing is not None and existing != target and not _same_class(existing, target):
-        raise ConfigError(f"operator name {name!r} is already registered to {existing!r}")
-    _REGISTRY[name] = target
-
-
-def _same_class(a: str | type, b: str | type) -> bool:
-    def key(x: str | type) -> str:
-        return x if isinstance(x, str) else f"{x.__module__}:{x.__qualname__}"
-
-    return key(a) == key(b)
+    OPERATORS.add(name, target)
 
 
 def list_operators() -> list[str]:
     """Names of every operator whose module is importable."""
-    names = []
-    for name in sorted(_REGISTRY):
-        try:
-            get_operator(name)
-        except (ConfigError, ImportError):
-            continue
-        names.append(name)
-    return names
+    return OPERATORS.available()
 
 
 def get_operator(name: str) -> type:
     """Return the operator class registered under ``name`` (with a suggestion for typos)."""
-    target = _REGISTRY.get(name)
-    if target is None:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise ConfigError(f"unknown operator {name!r}.{hint} Available: {', '.join(sorted(_REGISTRY))}")
-    if isinstance(target, str):
-        module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("mmscore"):
-                raise ConfigError(f"operator {name!r} is not available in this build ({target})") from exc
-            raise
-        target = getattr(module, attr)
-        _REGISTRY[name] = target
-    return target
+    try:
+        return OPERATORS.get(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("mmscore"):
+            raise ConfigError(f"operator {name!r} is not available in this build") from exc
+        raise
 
 
 def build_operator(name: str, args: dict[str, Any] | None = None) -> Any:

@@ -65,6 +65,7 @@ from mmscore.models.judge import (
     text_part,
 )
 from mmscore.vmeval.prompts import PromptTemplate, load_prompt
+from mmscore.vmeval.registry import SCORERS
 from mmscore.vmeval.verdict import Verdict, parse_verdict
 from mmscore.vmeval.voting import VOTE_METHODS, combine
 
@@ -127,33 +128,25 @@ class Scorer:
 
 
 # --------------------------------------------------------------------------- registry
-_REGISTRY: dict[str, type[Scorer]] = {}
-
-
 def register_scorer(cls: type[Scorer]) -> type[Scorer]:
-    """Class decorator: make a scorer available by its ``name``."""
+    """Class decorator: make a scorer available by its ``name`` (``mmscore score custom <name>``)."""
     if not cls.name:
         raise ConfigError(f"{cls.__qualname__} needs a non-empty class attribute 'name' to be registered")
-    existing = _REGISTRY.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise ConfigError(f"a scorer named {cls.name!r} is already registered ({existing.__qualname__})")
-    _REGISTRY[cls.name] = cls
+    SCORERS.add(cls.name, cls)  # a different class under a taken name is a ConfigError
     return cls
 
 
 def available_scorers() -> dict[str, type[Scorer]]:
-    return dict(sorted(_REGISTRY.items()))
+    return {name: SCORERS.get(name) for name in SCORERS.names()}
 
 
 def resolve_scorer_class(spec: str) -> type[Scorer]:
     """A registered name, ``package.module:Class`` or ``path/to/file.py:Class``."""
-    if spec in _REGISTRY:
-        return _REGISTRY[spec]
+    if spec in SCORERS:
+        return SCORERS.get(spec)
     if ":" not in spec:
-        raise ConfigError(
-            f"unknown scorer {spec!r}; registered: {', '.join(_REGISTRY) or 'none'}; "
-            "or give module:Class / file.py:Class"
-        )
+        error = SCORERS.unknown(spec)
+        raise ConfigError(f"{error} (or give module:Class / file.py:Class)")
     module_name, _, attr = spec.rpartition(":")
     try:
         if module_name.endswith(".py"):
