@@ -3,7 +3,13 @@
 The command line prints ``MMScoreError`` messages as a single ``Error: ...`` line, so every
 message must say *what* went wrong, *where* (file, row, column) and *what to do*.
 
+Every error carries the command line's exit code (``exit_code``; see "Exit codes" in
+``mmscore --help``): 2 for usage, configuration and input errors, 1 when nothing could be
+scored or ``--strict`` found unscorable rows, 3 when the cost budget stopped the run.
+
     MMScoreError
+    ├── NothingScored         exit 1: no row at all could be scored / paired / matched
+    ├── UnscoredRows          exit 1: --strict and some rows could not be scored
     ├── InputError            bad user input: missing file, malformed row, wrong column
     │   └── ColumnError       a required column is absent (lists the ones present)
     ├── ConfigError           invalid argument combination or value
@@ -15,7 +21,7 @@ message must say *what* went wrong, *where* (file, row, column) and *what to do*
         ├── JudgeHTTPError    non-retryable HTTP status, or retries exhausted
         ├── JudgeTimeout      the server did not answer in time
         ├── JudgeParseError   the reply could not be turned into a valid result
-        └── BudgetExceeded    the configured --max-cost was reached
+        └── BudgetExceeded    the configured --max-cost was reached (exit 3)
 """
 
 from __future__ import annotations
@@ -23,6 +29,21 @@ from __future__ import annotations
 
 class MMScoreError(Exception):
     """Base of every error mmscore raises deliberately."""
+
+    #: the command line's exit status for this error
+    exit_code: int = 2
+
+
+class NothingScored(MMScoreError):
+    """Not a single row could be scored, paired or matched (the output is still written)."""
+
+    exit_code = 1
+
+
+class UnscoredRows(MMScoreError):
+    """``--strict``: some rows could not be scored (the output is still written)."""
+
+    exit_code = 1
 
 
 class InputError(MMScoreError):
@@ -91,6 +112,8 @@ class JudgeParseError(JudgeError):
 
 class BudgetExceeded(JudgeError):
     """The run reached its configured cost limit."""
+
+    exit_code = 3
 
 
 def require(module: str, extra: str):

@@ -12,11 +12,32 @@ import logging
 import typer
 
 from mmscore._version import __version__
+from mmscore.cli.results import EXIT_CODES
+
+
+def _hide_flag_types() -> None:
+    """Typer's rich help prints ``<bool>`` beside every on/off flag (even ``--help``); a flag takes
+    no value, so show none."""
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_mmscore_flags", False):
+        return
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        return None if self.is_flag else original(self, ctx)
+
+    display_type_rich._mmscore_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 
 app = typer.Typer(
     name="mmscore",
     help="Evaluate multimodal models: EMScore, LongCLIP/SPECS/CLIPScore, VLM and human judges, "
-    "judge-vs-human statistics, emotion benchmarks.",
+    "judge-vs-human statistics, emotion benchmarks.\n\n--debug and --quiet may also follow the sub-command."
+    "\n\n" + EXIT_CODES.replace("\n", " "),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -34,6 +55,8 @@ GROUPS: dict[str, typer.Typer] = {
 }
 
 STATE = {"debug": False}
+#: the closing paragraph of every command's help
+EPILOG = EXIT_CODES.replace("\n", " ")
 
 
 def group(name: str) -> typer.Typer:

@@ -1,7 +1,9 @@
-"""Entry point: discover command modules, attach groups, run with one-line errors."""
+"""Entry point: discover command modules, attach groups, run with one-line errors and the one
+exit policy (see :data:`mmscore.cli.results.EXIT_CODES`)."""
 
 from __future__ import annotations
 
+import errno
 import importlib
 import pkgutil
 import sys
@@ -12,6 +14,8 @@ from mmscore.cli.app import GROUPS, STATE, app
 from mmscore.errors import MMScoreError
 
 _LOADED = False
+#: root flags that may also be written after the sub-command (``mmscore emscore x.csv --debug``)
+GLOBAL_FLAGS = ("--debug", "--quiet", "-q")
 
 
 def load_commands() -> typer.Typer:
@@ -32,10 +36,49 @@ def load_commands() -> typer.Typer:
     return app
 
 
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move ``--debug``/``--quiet`` written anywhere before a ``--`` to the front, where the root
+    command reads them (every error message suggests *appending* ``--debug``)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    rest = [a for a in argv[:end] if a not in GLOBAL_FLAGS]
+    return list(dict.fromkeys(flags)) + rest + argv[end:]
+
+
+def _filename(exc: OSError) -> str:
+    return f"{exc.filename}: " if exc.filename else ""
+
+
+def plain_error(exc: BaseException) -> str | None:
+    """A one-line message for exceptions that are the user's input or environment, not a bug
+    (exit 2), or None when ``exc`` is unexpected."""
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"a text file is not valid {exc.encoding} (byte {exc.object[exc.start:exc.start + 1]!r} at "
+                f"offset {exc.start}); save it as UTF-8")
+    if isinstance(exc, IsADirectoryError):
+        return f"{_filename(exc)}is a folder; expected a file"
+    if isinstance(exc, NotADirectoryError):
+        return f"{_filename(exc)}is not a folder"
+    if isinstance(exc, FileNotFoundError):
+        return f"{_filename(exc)}not found"
+    if isinstance(exc, PermissionError):
+        return f"{_filename(exc)}permission denied"
+    if isinstance(exc, OSError) and (exc.errno == errno.EADDRINUSE or "port" in str(exc).lower()):
+        return f"the port is busy ({exc}); choose another with --port"
+    if isinstance(exc, KeyError):
+        return f"a record lacks the field {exc.args[0]!r} the command needs; check the input's columns/keys"
+    if isinstance(exc, MemoryError):
+        return "out of memory: an option value is too large for this machine (e.g. --batch-size, --shard-size)"
+    if isinstance(exc, OSError):
+        return f"{_filename(exc)}{exc.strerror or exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; ``MMScoreError`` becomes ``Error: ...`` on stderr and exit code 2."""
+    """Run the CLI; errors become one ``Error: ...`` line on stderr and the documented exit code."""
     load_commands()
-    STATE["debug"] = "--debug" in (argv if argv is not None else sys.argv[1:])
+    argv = hoist_global_flags(list(argv if argv is not None else sys.argv[1:]))
+    STATE["debug"] = "--debug" in argv
     try:
         # standalone_mode=False: click returns typer.Exit(code)'s code instead of raising it
         outcome = app(args=argv, standalone_mode=False)
@@ -43,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         if STATE["debug"]:
             raise
         typer.echo(f"Error: {exc} (use --debug for a traceback)", err=True)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         return 130
@@ -52,18 +95,27 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click usage errors in standalone_mode=False arrive as exceptions
         return int(exc.code or 0)
     except Exception as exc:  # click.ClickException and friends
-        click_errors, aborts = _click_exception_types()
-        if isinstance(exc, aborts):
-            typer.echo("Aborted.", err=True)
-            return 1
-        if isinstance(exc, click_errors):
-            exc.show()  # names the option and the value, with the usage line
-            return exc.exit_code
-        if STATE["debug"]:
-            raise
-        typer.echo(f"Error: unexpected {type(exc).__name__}: {exc} (use --debug for a traceback)", err=True)
-        return 1
+        return _other_exception(exc)
     return outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else 0
+
+
+def _other_exception(exc: Exception) -> int:
+    click_errors, aborts = _click_exception_types()
+    if isinstance(exc, aborts):
+        typer.echo("Aborted.", err=True)
+        return 130
+    if isinstance(exc, click_errors):
+        exc.show()  # names the option and the value, with the usage line
+        return exc.exit_code
+    if STATE["debug"]:
+        raise exc
+    message = plain_error(exc)
+    if message is not None:
+        typer.echo(f"Error: {message} (use --debug for a traceback)", err=True)
+        return 2
+    typer.echo(f"Error: unexpected {type(exc).__name__}: {exc} (a bug; use --debug for a traceback and "
+               "report it)", err=True)
+    return 1
 
 
 def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:

@@ -22,9 +22,10 @@ from typing import Any
 import pandas as pd
 
 from mmscore.emotion.data import REASON_COLUMNS, align, load_keyed
-from mmscore.emotion.llm import JudgeSettings, score_emer_pairs
+from mmscore.emotion.llm import score_emer_pairs
 from mmscore.errors import ConfigError, JudgeError
 from mmscore.metrics.text import bleu, rouge_l
+from mmscore.models.judge import JudgeConfig
 from mmscore.provenance import run_info, signature_string
 
 GOLD_REASON_COLUMNS = ("reason", "reasons", "english", "eng_reasons", "chi_reasons", "chinese", "description")
@@ -39,7 +40,7 @@ def evaluate_emer(
     gold_path: str | os.PathLike[str],
     pred_path: str | os.PathLike[str],
     *,
-    judge: JudgeSettings | None = None,
+    judge: JudgeConfig | None = None,
     tasks: tuple[str, ...] = ("clue", "label"),
     min_score: int = 1,
     text_metrics: bool = True,
@@ -90,7 +91,7 @@ def evaluate_emer(
 
 
 def _add_judge_scores(summary: dict[str, Any], table: pd.DataFrame, references: list[str], predictions: list[str],
-                      missing: set[str], keys: list[str], judge: JudgeSettings, tasks: tuple[str, ...],
+                      missing: set[str], keys: list[str], judge: JudgeConfig, tasks: tuple[str, ...],
                       min_score: int, strict: bool) -> None:
     todo = [i for i, key in enumerate(keys) if key not in missing]
     scores, usage = score_emer_pairs([(references[i], predictions[i]) for i in todo], judge, min_score=min_score,

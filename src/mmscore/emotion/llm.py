@@ -23,9 +23,12 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mmscore.errors import BudgetExceeded, ConfigError, JudgeError
+
+if TYPE_CHECKING:
+    from mmscore.models.judge import JudgeConfig
 
 T = TypeVar("T")
 
@@ -81,33 +84,36 @@ Words: {labels}
 Reply with one JSON object only: {{"groups": [[<words>], ...]}}"""
 
 
-@dataclass(frozen=True)
-class JudgeSettings:
-    """How to reach the judge; mirrors the ``--judge-*`` options of ``mmscore emotion``."""
+def emotion_judge_defaults() -> dict[str, str]:
+    """Endpoint defaults of the emotion judges: ``$OPENAI_BASE_URL`` (else OpenAI), ``gpt-4o``,
+    key in ``$OPENAI_API_KEY``."""
+    import os
 
-    base_url: str = "https://api.openai.com/v1"
-    model: str = "gpt-4o"
-    api_key_env: str | None = "OPENAI_API_KEY"
-    api_key: str | None = None
-    concurrency: int = 4
-    cache: str | None = None
-    max_cost: float | None = None
-    temperature: float = 0.0
-    max_tokens: int = 1000
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0
-    max_attempts: int = 6
-    base_delay: float = 1.0
+    from mmscore.models.judge import OPENAI_BASE_URL
 
-    def client(self) -> Any:
-        from mmscore.models.judge import JudgeClient, RetryPolicy
+    return {"base_url": os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL, "model": "gpt-4o",
+            "api_key_env": "OPENAI_API_KEY"}
 
-        return JudgeClient(self.base_url, self.model, api_key=self.api_key, api_key_env=self.api_key_env,
-                           concurrency=self.concurrency, connect_timeout=self.connect_timeout,
-                           read_timeout=self.read_timeout,
-                           retry=RetryPolicy(max_attempts=self.max_attempts, base_delay=self.base_delay),
-                           temperature=self.temperature, max_tokens=self.max_tokens, cache=self.cache,
-                           max_cost=self.max_cost)
+
+_LEGACY = {"read_timeout": "timeout", "base_delay": "backoff"}
+
+
+def JudgeSettings(**settings: Any) -> JudgeConfig:  # noqa: N802 - the former dataclass's name, kept for callers
+    """A :class:`~mmscore.models.judge.JudgeConfig` with the emotion judges' endpoint defaults.
+
+    Accepts the former field names too (``read_timeout``, ``base_delay``, ``max_attempts`` = first
+    try + retries), so existing scripts keep working."""
+    from mmscore.models.judge import JudgeConfig
+
+    if "max_attempts" in settings:
+        settings["retries"] = int(settings.pop("max_attempts")) - 1
+    for old, new in _LEGACY.items():
+        if old in settings:
+            settings[new] = settings.pop(old)
+    defaults = emotion_judge_defaults()
+    for key in ("base_url", "model", "api_key_env"):
+        settings.setdefault(key, defaults[key])
+    return JudgeConfig(**settings)
 
 
 def _messages(prompt: str) -> list[dict[str, str]]:
@@ -167,7 +173,7 @@ def groups_parser(labels: Sequence[str]) -> Callable[[str], list[list[str]]]:
     return parse
 
 
-async def _run_all(items: Sequence[T], worker: Callable[[Any, T], Awaitable[Any]], settings: JudgeSettings,
+async def _run_all(items: Sequence[T], worker: Callable[[Any, T], Awaitable[Any]], settings: JudgeConfig,
                    description: str) -> tuple[list[Any], dict[str, Any]]:
     """Run ``worker(client, item)`` for every item (bounded by the client); exceptions kept per item."""
     from mmscore.progress import progress_bar
@@ -196,7 +202,7 @@ def _run(coro: Awaitable[T]) -> T:
     raise ConfigError("the emotion judge runners are synchronous; call them outside a running event loop")
 
 
-def group_labels(unions: dict[str, list[str]], settings: JudgeSettings) -> tuple[dict[str, list[list[str]]],
+def group_labels(unions: dict[str, list[str]], settings: JudgeConfig) -> tuple[dict[str, list[list[str]]],
                                                                                  dict[str, Any]]:
     """One grouping request per sample; a failed sample raises (the metric needs every grouping)."""
     names = sorted(unions)
@@ -227,7 +233,7 @@ class EmerScore:
     error: str | None = None
 
 
-def score_emer_pairs(pairs: Sequence[tuple[str, str]], settings: JudgeSettings, *, min_score: int = 1,
+def score_emer_pairs(pairs: Sequence[tuple[str, str]], settings: JudgeConfig, *, min_score: int = 1,
                      tasks: Sequence[str] = ("clue", "label")) -> tuple[list[EmerScore], dict[str, Any]]:
     """Clue and/or label overlap for (reference, prediction) pairs; failed rows carry ``error``."""
     if min_score not in (0, 1):

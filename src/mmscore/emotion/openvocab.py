@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 
 from mmscore.emotion.data import OPENSET_COLUMNS, align, load_keyed
-from mmscore.emotion.llm import JudgeSettings
 from mmscore.errors import InputError
 from mmscore.metrics.classification import f_from_precision_recall, set_overlap
+from mmscore.models.judge import JudgeConfig
 from mmscore.provenance import run_info, signature_string
 
 Groups = list[list[str]]
@@ -262,7 +262,7 @@ def evaluate_openvocab(
     pred_path: str | os.PathLike[str],
     *,
     grouping: str | os.PathLike[str] | Grouping | None = None,
-    judge: JudgeSettings | None = None,
+    judge: JudgeConfig | None = None,
     gold_key_column: str | None = None,
     gold_label_column: str | None = None,
     pred_key_column: str | None = None,

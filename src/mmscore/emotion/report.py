@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from mmscore.io.atomic import atomic_path, atomic_write_json, atomic_write_text
+from mmscore.io.atomic import atomic_path, atomic_write_text
+from mmscore.io.records import write_record
 from mmscore.io.tables import write_table
 
 METRIC_TITLES = {
@@ -183,9 +184,10 @@ def companion(output: Path, suffix: str) -> Path:
 
 def write_classification_outputs(summary: dict[str, Any], samples: pd.DataFrame, output: str | Path,
                                  method: str, plot: bool = True) -> list[Path]:
-    """JSON + per-sample, per-class and confusion CSVs + Markdown table (+ confusion PNG) beside ``output``."""
+    """The summary (in the format ``output``'s extension names), and beside it per-sample, per-class and
+    confusion CSVs, a Markdown table and the confusion PNG."""
     output = Path(output)
-    written = [atomic_write_json(output, summary)]
+    written = [write_record(summary, output)]
     written.append(write_table(samples, companion(output, ".samples.csv")))
     written.append(write_table(per_class_frame(summary), companion(output, ".per_class.csv")))
     written.append(write_table(confusion_frame(summary), companion(output, ".confusion.csv")))
@@ -197,9 +199,9 @@ def write_classification_outputs(summary: dict[str, Any], samples: pd.DataFrame,
 
 def write_task_outputs(summary: dict[str, Any], samples: pd.DataFrame | None, output: str | Path,
                        method: str) -> list[Path]:
-    """JSON + per-sample CSV + Markdown table for the OV/wheel/EMER tasks."""
+    """The summary (format by ``output``'s extension) + per-sample CSV + Markdown table (OV/wheel/EMER)."""
     output = Path(output)
-    written = [atomic_write_json(output, summary)]
+    written = [write_record(summary, output)]
     if samples is not None:
         frame = samples.copy()
         for column in frame.columns:
@@ -208,3 +210,26 @@ def write_task_outputs(summary: dict[str, Any], samples: pd.DataFrame | None, ou
         written.append(write_table(frame, companion(output, ".samples.csv")))
     written.append(atomic_write_text(companion(output, ".md"), results_markdown([summary], [method])))
     return written
+
+
+def read_results(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """Result JSON files of one task and one benchmark preset (else :class:`InputError`: a table
+    mixing them would put fractions and percentages, or different metrics, in one column)."""
+    import json
+
+    from mmscore.errors import InputError
+
+    summaries = []
+    for path in paths:
+        try:
+            summaries.append(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: not a readable result JSON ({exc})") from exc
+    tasks = {s.get("task") for s in summaries}
+    if len(tasks) > 1:
+        raise InputError(f"results mix tasks {sorted(map(str, tasks))}; build one table per task")
+    presets = {s.get("preset") for s in summaries}
+    if len(presets) > 1:
+        shown = ", ".join(f"{Path(p).name}: {s.get('preset')}" for s, p in zip(summaries, paths, strict=True))
+        raise InputError(f"results mix benchmark presets ({shown}); build one table per benchmark")
+    return summaries

@@ -807,3 +807,83 @@ class JudgeClient:
                 int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0)
             )
         return text, usage
+
+
+# --------------------------------------------------------------------------- configuration
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """How to reach and pace one judge: the single configuration of every LLM/VLM judge.
+
+    The VLM judges (``mmscore score``), the emotion judges (``mmscore emotion ov|emer``) and model
+    inference read this one dataclass, and the CLI fills it from one set of flags
+    (``--base-url --model --api-key-env --concurrency --timeout --connect-timeout --retries
+    --backoff --cache --max-cost``), so a setting means the same and defaults the same everywhere.
+    ``None`` for ``base_url``/``model``/``api_key_env`` means "the caller's default" (a scorer's
+    server, the emotion judge's OpenAI endpoint): :meth:`with_defaults` fills them in.
+    """
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    api_key: str | None = None  # an explicit key wins over api_key_env (Python API only)
+    concurrency: int = 8
+    timeout: float = 120.0  # read timeout per request, seconds
+    connect_timeout: float = 10.0
+    retries: int = 5  # retries after the first attempt (429/5xx/timeouts)
+    backoff: float = 1.0  # base delay of the exponential backoff, seconds
+    cache: str | os.PathLike[str] | ResponseCache | None = None
+    max_cost: float | None = None
+    prices: PriceTable | None = None
+    temperature: float = 0.0
+    max_tokens: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError(f"--concurrency must be at least 1; got {self.concurrency}")
+        if self.retries < 0 or self.backoff < 0:
+            raise ConfigError(f"--retries and --backoff must be >= 0; got {self.retries} and {self.backoff}")
+        if not (self.timeout > 0 and self.connect_timeout > 0):
+            raise ConfigError("--timeout and --connect-timeout must be positive: a request must never wait forever")
+        if self.max_cost is not None and self.max_cost < 0:
+            raise ConfigError(f"--max-cost must be >= 0; got {self.max_cost}")
+
+    def replace(self, **changes: Any) -> JudgeConfig:
+        return dataclasses.replace(self, **changes)
+
+    def with_defaults(self, *, base_url: str | None = None, model: str | None = None,
+                      api_key_env: str | None = None) -> JudgeConfig:
+        """This configuration with unset endpoint fields taken from the given defaults."""
+        return self.replace(base_url=self.base_url or base_url, model=self.model or model,
+                            api_key_env=self.api_key_env or api_key_env)
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key is not None:
+            return self.api_key
+        return os.environ.get(self.api_key_env) or None if self.api_key_env else None
+
+    def check_api_key(self, explicit_env: bool = False) -> None:
+        """Fail before any work when the key cannot be there: OpenAI's API without a key, or an
+        ``--api-key-env`` the user named that is not set."""
+        if self.resolved_api_key():
+            return
+        if explicit_env and self.api_key_env:
+            raise ConfigError(f"the environment variable {self.api_key_env} (--api-key-env) is not set")
+        if self.base_url and "api.openai.com" in self.base_url:
+            env = self.api_key_env or "OPENAI_API_KEY"
+            raise ConfigError(f"the judge at {self.base_url} needs an API key: set the {env} environment "
+                              "variable, or point --base-url at another OpenAI-compatible server")
+
+    def client(self, *, extra_body: Mapping[str, Any] | None = None) -> JudgeClient:
+        """The :class:`JudgeClient` this configuration describes."""
+        if not self.base_url:
+            raise ConfigError("the judge needs --base-url (an OpenAI-compatible URL ending in /v1)")
+        return JudgeClient(
+            self.base_url, self.model or "", api_key=self.resolved_api_key(), concurrency=self.concurrency,
+            connect_timeout=self.connect_timeout, read_timeout=self.timeout,
+            retry=RetryPolicy(max_attempts=self.retries + 1, base_delay=self.backoff),
+            temperature=self.temperature, max_tokens=self.max_tokens, extra_body=extra_body, cache=self.cache,
+            prices=self.prices, max_cost=self.max_cost,
+        )

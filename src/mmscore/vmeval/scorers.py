@@ -57,10 +57,8 @@ from mmscore.errors import BudgetExceeded, ConfigError, JudgeError, MediaError
 from mmscore.io.experiment import TaskRun
 from mmscore.models.judge import (
     JudgeClient,
+    JudgeConfig,
     JudgeReply,
-    PriceTable,
-    ResponseCache,
-    RetryPolicy,
     image_part,
     text_part,
 )
@@ -404,20 +402,8 @@ class OpenAICompatibleScorer(VLMScorer):
 
 def make_vlm_scorer(
     kind: str | type[VLMScorer],
+    config: JudgeConfig | None = None,
     *,
-    base_url: str | None = None,
-    model: str | None = None,
-    api_key_env: str | None = None,
-    concurrency: int = 8,
-    timeout: float = 120.0,
-    connect_timeout: float = 10.0,
-    retries: int = 5,
-    backoff: float = 1.0,
-    temperature: float = 0.0,
-    max_tokens: int = 1000,
-    max_cost: float | None = None,
-    prices: PriceTable | None = None,
-    cache: ResponseCache | str | os.PathLike[str] | None = None,
     prompt: PromptTemplate | str | os.PathLike[str] | None = None,
     frames: int = 1,
     last_seconds: float | None = None,
@@ -425,45 +411,33 @@ def make_vlm_scorer(
     vote: str = "majority",
     scorer_id: str | None = None,
     json_mode: bool | None = None,
+    **judge: Any,
 ) -> VLMScorer:
-    """Build a VLM scorer and its :class:`JudgeClient` from plain settings (what the CLI calls).
+    """Build a VLM scorer and its :class:`JudgeClient` (what ``mmscore score`` calls).
 
     ``kind`` is a registered name (``gpt4o``, ``internvl``, ``openai-compatible``) or a VLMScorer
-    subclass. The API key is read from ``api_key_env`` (default: the class's, e.g.
-    ``OPENAI_API_KEY`` for gpt4o); with ``model=None`` an InternVL/OpenAI-compatible scorer asks the
-    server's ``/models``. ``json_mode`` sends ``response_format={"type": "json_object"}`` (default:
-    on for gpt4o only, since not every local server supports it).
+    subclass. How to reach the judge is one :class:`~mmscore.models.judge.JudgeConfig`
+    (``config``, and/or its fields as keywords: ``base_url=..., concurrency=...``); unset
+    endpoint fields take the class's defaults (e.g. ``OPENAI_API_KEY`` for gpt4o). With no model
+    an InternVL/OpenAI-compatible scorer asks the server's ``/models``. ``json_mode`` sends
+    ``response_format={"type": "json_object"}`` (default: on for gpt4o only, since not every local
+    server supports it).
     """
     cls = resolve_scorer_class(kind) if isinstance(kind, str) else kind
     if not (isinstance(cls, type) and issubclass(cls, VLMScorer)):
         raise ConfigError(f"{kind!r} is not a VLM scorer")
-    base_url = base_url or cls.default_base_url
-    if not base_url:
+    given = config or JudgeConfig()
+    try:
+        given = given.replace(**judge) if judge else given
+    except TypeError as exc:
+        raise ConfigError(f"make_vlm_scorer: {exc}") from exc
+    settings = given.with_defaults(base_url=cls.default_base_url, model=cls.default_model,
+                                   api_key_env=cls.api_key_env)
+    if not settings.base_url:
         raise ConfigError(f"scorer {cls.name!r} needs --base-url (e.g. http://localhost:8000/v1)")
-    env = api_key_env or cls.api_key_env
-    api_key = os.environ.get(env) if env else None
-    if cls is GPT4OScorer and not api_key and "api.openai.com" in base_url:
-        raise ConfigError(f"set the {env} environment variable to your OpenAI API key")
-    if api_key_env and not api_key:
-        raise ConfigError(f"the environment variable {api_key_env} (--api-key-env) is not set")
-    if retries < 0 or backoff < 0:
-        raise ConfigError(f"--retries and --backoff must be >= 0; got {retries} and {backoff}")
+    settings.check_api_key(explicit_env=given.api_key_env is not None)
     use_json = json_mode if json_mode is not None else cls is GPT4OScorer
-    client = JudgeClient(
-        base_url,
-        model or cls.default_model or "",
-        api_key=api_key,
-        concurrency=concurrency,
-        connect_timeout=connect_timeout,
-        read_timeout=timeout,
-        retry=RetryPolicy(max_attempts=retries + 1, base_delay=backoff),
-        temperature=temperature,
-        max_tokens=max_tokens,
-        extra_body={"response_format": {"type": "json_object"}} if use_json else None,
-        cache=cache,
-        prices=prices,
-        max_cost=max_cost,
-    )
+    client = settings.client(extra_body={"response_format": {"type": "json_object"}} if use_json else None)
     return cls(
         client,
         prompt=prompt,

@@ -3,174 +3,174 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from mmscore.cli.options import BatchSizeOpt, DeviceOpt, OutputOpt, StrictOpt
-from mmscore.engine import DEFAULT_SHARD_SIZE
-from mmscore.engine.options import (
-    AddressOpt,
-    EngineOpt,
-    NumGpusOpt,
-    NumWorkersOpt,
-    OverwriteOpt,
-    ShardDirOpt,
-    ShardSizeOpt,
-)
+from mmscore.cli.app import EPILOG
+from mmscore.cli.options import EngineOptions, ImageTextOptions, command
 
 InputArg = Annotated[Path, typer.Argument(help="Table of image/text pairs (jsonl, json, csv, parquet).")]
-ImageKeyOpt = Annotated[str, typer.Option("--image-key", help="Column with image paths (relative paths "
-                                          "resolve against the cwd, then the input file's folder).")]
-TextKeyOpt = Annotated[str, typer.Option("--text-key", help="Column with the caption to score.")]
-OutputKeyOpt = Annotated[Optional[str], typer.Option("--output-key", help="Name of the score column.")]
-LongCLIPModelOpt = Annotated[str, typer.Option("--model", help="Checkpoint file, folder (searched for "
-                                              "*.pt/*.bin/*.ckpt), transformers folder, hub id or mmscore-demo.")]
-SPECSModelOpt = Annotated[str, typer.Option("--model", help="SPECS checkpoint (spec.pt), a folder holding it, "
-                                           "or a hub id.")]
-CLIPModelOpt = Annotated[str, typer.Option("--model", help="CLIP checkpoint: hub id, transformers folder, "
-                                          "OpenAI-layout .pt or mmscore-demo.")]
-WorkersOpt = Annotated[int, typer.Option("--workers", min=0, help="Image decoding threads (0: decode inline).")]
 
+LONGCLIP_HELP = f"""LongCLIP score (cos+1)/2 in [0, 1] for each image/text row (DataFlow-MM
+ImageLongCLIPEvaluator); captions up to 248 tokens.
 
-def _examples(command: str, model: str) -> str:
-    return f"""
 Examples:
 
-  mmscore {command} pairs.jsonl --model {model}
+  mmscore longclip pairs.jsonl --model BeichenZhang/LongCLIP-L-336px
 
-  mmscore {command} pairs.csv --model ./checkpoints/ --image-key image --text-key caption -o scored.csv
+  mmscore longclip pairs.csv --model ./checkpoints/ --image-key image --text-key caption -o scored.csv
+
+{EPILOG}
+"""
+SPECS_HELP = f"""SPECS score clamp((cos+1)/2, min=0) with a SPECS checkpoint.
+
+Examples:
+
+  mmscore specs dense_captions.parquet --model ./spec.pt --output-key specs
+
+  mmscore specs pairs.jsonl --model Xiaohud/SPECS --engine local --shard-size 2000 --json
+
+{EPILOG}
+"""
+CLIPSCORE_HELP = f"""CLIPScore 2.5*max(cos,0) with the 'A photo depicts' prompt (Hessel et al. 2021);
+with --reference-key also RefCLIPScore.
+
+Examples:
+
+  mmscore clipscore pairs.jsonl --model openai/clip-vit-base-patch32
+
+  mmscore clipscore coco_val.csv --reference-key references --prefix '' -o coco_val.scored.parquet
+
+{EPILOG}
 """
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("longclip", help="LongCLIP score (cos+1)/2 in [0, 1] for each image/text row "
-                 "(DataFlow-MM ImageLongCLIPEvaluator)." + _examples("longclip", "BeichenZhang/LongCLIP-L-336px"))
-    def longclip_command(
-        input: InputArg,
-        model: LongCLIPModelOpt = "BeichenZhang/LongCLIP-L-336px",
-        image_key: ImageKeyOpt = "image_path", text_key: TextKeyOpt = "text", output: OutputOpt = None,
-        output_key: OutputKeyOpt = None, batch_size: BatchSizeOpt = 64, device: DeviceOpt = None,
-        workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None, address: AddressOpt = None,
-        num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
-        shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
-    ) -> None:
-        from mmscore.operators.image_text import ImageLongCLIPEvaluator
+@command
+def longclip_command(
+    input: InputArg,
+    model: Annotated[str, typer.Option("--model", help="Checkpoint file, folder (searched for *.pt/*.bin/*.ckpt), "
+                                       "transformers folder, hub id or mmscore-demo.")]
+    = "BeichenZhang/LongCLIP-L-336px",
+    table: ImageTextOptions = ImageTextOptions(),
+    engine: EngineOptions = EngineOptions(),
+) -> None:
+    from mmscore.operators.image_text import ImageLongCLIPEvaluator
 
-        evaluator = ImageLongCLIPEvaluator(model, device=device, batch_size=batch_size, workers=workers)
-        _score_table(input, [(evaluator, output_key or "longclip_score", None)], image_key, text_key, output,
-                     strict, "longclip", _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size,
-                                                      output_dir, overwrite))
-
-    @app.command("specs", help="SPECS score clamp((cos+1)/2, min=0) with a SPECS checkpoint."
-                 + _examples("specs", "./spec.pt"))
-    def specs_command(
-        input: InputArg,
-        model: SPECSModelOpt = "Xiaohud/SPECS",
-        image_key: ImageKeyOpt = "image_path", text_key: TextKeyOpt = "text", output: OutputOpt = None,
-        output_key: OutputKeyOpt = None, batch_size: BatchSizeOpt = 64, device: DeviceOpt = None,
-        workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None, address: AddressOpt = None,
-        num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
-        shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
-    ) -> None:
-        from mmscore.operators.image_text import ImageSPECSEvaluator
-
-        evaluator = ImageSPECSEvaluator(model, device=device, batch_size=batch_size, workers=workers)
-        _score_table(input, [(evaluator, output_key or "specs_score", None)], image_key, text_key, output,
-                     strict, "specs", _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size,
-                                                   output_dir, overwrite))
-
-    @app.command("clipscore", help="CLIPScore 2.5*max(cos,0) with the 'A photo depicts' prompt (Hessel et "
-                 "al. 2021); with --reference-key also RefCLIPScore." + _examples("clipscore",
-                                                                                  "openai/clip-vit-base-patch32"))
-    def clipscore_command(
-        input: InputArg,
-        model: CLIPModelOpt = "openai/clip-vit-base-patch32",
-        image_key: ImageKeyOpt = "image_path", text_key: TextKeyOpt = "text",
-        reference_key: Annotated[Optional[str], typer.Option("--reference-key", help="Column with reference "
-                                 "captions (a list, or one caption) to add RefCLIPScore.")] = None,
-        w: Annotated[float, typer.Option("--w", help="CLIP-S weight w.")] = 2.5,
-        prefix: Annotated[str, typer.Option("--prefix", help="Prompt prefix ('' for none).")] = "A photo depicts",
-        output: OutputOpt = None, output_key: OutputKeyOpt = None, batch_size: BatchSizeOpt = 64,
-        device: DeviceOpt = None, workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None,
-        address: AddressOpt = None, num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
-        shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
-    ) -> None:
-        from mmscore.operators.image_text import CLIPScoreEvaluator, RefCLIPScoreEvaluator
-
-        clip = CLIPScoreEvaluator(model, device=device, w=w, prefix=prefix or None, batch_size=batch_size,
-                                  workers=workers)
-        jobs = [(clip, output_key or "clip_score", None)]
-        if reference_key:
-            ref = RefCLIPScoreEvaluator(model, device=device, w=w, prefix=prefix or None, batch_size=batch_size,
-                                        workers=workers).use_encoder(clip.encoder)
-            jobs.append((ref, "refclip_score", reference_key))
-        _score_table(input, jobs, image_key, text_key, output, strict, "clipscore",
-                     _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir,
-                                  overwrite))
+    evaluator = ImageLongCLIPEvaluator(model, device=table.device, batch_size=table.batch_size,
+                                       workers=table.workers)
+    _score_table(input, [(evaluator, table.output_key or "longclip_score", None)], table, "longclip", engine)
 
 
-def _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir, overwrite) -> dict | None:
-    """``run_engine`` keywords when --engine is given, else None (score the whole table in this process)."""
-    if engine is None:
-        return None
-    return {"engine": engine, "address": address, "num_workers": num_workers,
-            "num_gpus_per_worker": num_gpus_per_worker, "shard_size": shard_size, "output_dir": output_dir,
-            "overwrite": overwrite}
+@command
+def specs_command(
+    input: InputArg,
+    model: Annotated[str, typer.Option("--model", help="SPECS checkpoint (spec.pt), a folder holding it, or a "
+                                       "hub id.")] = "Xiaohud/SPECS",
+    table: ImageTextOptions = ImageTextOptions(),
+    engine: EngineOptions = EngineOptions(),
+) -> None:
+    from mmscore.operators.image_text import ImageSPECSEvaluator
+
+    evaluator = ImageSPECSEvaluator(model, device=table.device, batch_size=table.batch_size, workers=table.workers)
+    _score_table(input, [(evaluator, table.output_key or "specs_score", None)], table, "specs", engine)
 
 
-def _score_table(input_path: Path, jobs: list, image_key: str, text_key: str, output: Path | None,
-                 strict: bool, suffix: str, engine_args: dict | None = None) -> None:
-    """Score, write the table atomically (plus ``<output>.run.json``), print a summary."""
-    from rich.console import Console
-    from rich.table import Table
+@command
+def clipscore_command(
+    input: InputArg,
+    model: Annotated[str, typer.Option("--model", help="CLIP checkpoint: hub id, transformers folder, OpenAI-layout "
+                                       ".pt or mmscore-demo.")] = "openai/clip-vit-base-patch32",
+    reference_key: Annotated[Optional[str], typer.Option("--reference-key", help="Column with reference captions "
+                             "(a list, or one caption) to add RefCLIPScore.")] = None,
+    w: Annotated[float, typer.Option("--w", help="CLIP-S weight w.")] = 2.5,
+    prefix: Annotated[str, typer.Option("--prefix", help="Prompt prefix ('' for none).")] = "A photo depicts",
+    table: ImageTextOptions = ImageTextOptions(),
+    engine: EngineOptions = EngineOptions(),
+) -> None:
+    from mmscore.operators.image_text import CLIPScoreEvaluator, RefCLIPScoreEvaluator
 
+    settings = {"device": table.device, "w": w, "prefix": prefix or None, "batch_size": table.batch_size,
+                "workers": table.workers}
+    clip = CLIPScoreEvaluator(model, **settings)
+    jobs = [(clip, table.output_key or "clip_score", None)]
+    if reference_key:
+        ref = RefCLIPScoreEvaluator(model, **settings).use_encoder(clip.encoder)
+        jobs.append((ref, "refclip_score", reference_key))
+    _score_table(input, jobs, table, "clipscore", engine)
+
+
+def _score_table(input_path: Path, jobs: list, table: ImageTextOptions, suffix: str, engine: EngineOptions) -> None:
+    """Score, write the table atomically (plus ``<output>.run.json``), print, apply the exit policy."""
+    from mmscore.io.tables import table_format
+
+    output = table.output or input_path.with_name(f"{input_path.stem}.{suffix}{input_path.suffix}")
+    table_format(output)  # an unknown extension fails now, not after the scoring
+    if engine.engine is not None:
+        df = _on_engine(input_path, output, jobs, table, engine)
+    else:
+        df = _in_process(input_path, output, jobs, table)
+    _print(input_path, output, df, [(evaluator, key) for evaluator, key, _ in jobs], table)
+
+
+def _on_engine(input_path: Path, output: Path, jobs: list, table: ImageTextOptions, engine: EngineOptions) -> Any:
+    """Sharded, restartable; the engine writes ``output`` and ``output.run.json``."""
+    from mmscore.engine import run_engine
+    from mmscore.io.tables import read_table
+
+    steps = [(evaluator, {"input_image_key": table.image_key, "input_text_key": table.text_key, "output_key": key,
+                          **({"reference_key": reference_key} if reference_key else {})})
+             for evaluator, key, reference_key in jobs]
+    result = run_engine(steps, input_path, output, **engine.run_engine_kwargs())
+    for (evaluator, _, _), signature in zip(jobs, result.signatures, strict=False):
+        evaluator.signature = signature or evaluator.signature
+    return read_table(output)
+
+
+def _in_process(input_path: Path, output: Path, jobs: list, table: ImageTextOptions) -> Any:
     from mmscore.io.atomic import atomic_write_json
     from mmscore.io.storage import resolve_media_path
     from mmscore.io.tables import read_table, require_columns, write_table
 
-    output = output or input_path.with_name(f"{input_path.stem}.{suffix}{input_path.suffix}")
-    runs = [(evaluator, key) for evaluator, key, _ in jobs]
-    if engine_args is not None:  # sharded, restartable; the engine writes <output> and <output>.run.json
-        from mmscore.engine import run_engine
+    df = read_table(input_path)
+    require_columns(df, [table.image_key, table.text_key], where=str(input_path))
+    base = input_path.resolve().parent
+    for evaluator, key, reference_key in jobs:
+        df = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), table.image_key, table.text_key,
+                                       key, reference_key=reference_key)
+    write_table(df, output)
+    atomic_write_json(output.with_name(output.name + ".run.json"),
+                      {key: evaluator.last_run_info for evaluator, key, _ in jobs})
+    return df
 
-        steps = [(evaluator, {"input_image_key": image_key, "input_text_key": text_key, "output_key": key,
-                              **({"reference_key": reference_key} if reference_key else {})})
-                 for evaluator, key, reference_key in jobs]
-        result = run_engine(steps, input_path, output, **engine_args)
-        df = read_table(output)
-        for (evaluator, _), signature in zip(runs, result.signatures, strict=False):
-            evaluator.signature = signature or evaluator.signature
-    else:
-        df = read_table(input_path)
-        require_columns(df, [image_key, text_key], where=str(input_path))
-        base = input_path.resolve().parent
-        for evaluator, key, reference_key in jobs:
-            df = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), image_key, text_key, key,
-                                           reference_key=reference_key)
-        write_table(df, output)
-        info = {key: evaluator.last_run_info for evaluator, key in runs}
-        atomic_write_json(output.with_name(output.name + ".run.json"), info)
 
-    console = Console()
-    table = Table(title=f"{input_path.name}: {len(df)} rows")
-    for column in ("score", "scored", "failed", "mean", "min", "max"):
-        table.add_column(column, justify="right" if column != "score" else "left")
-    failed_total = 0
-    for _evaluator, key in runs:
+def _print(input_path: Path, output: Path, df: Any, runs: list, table: ImageTextOptions) -> None:
+    from mmscore.cli.results import Printer, exit_policy, stats_row
+
+    printer = Printer(table.as_json)
+    rows, scores = [], {}
+    for evaluator, key in runs:
         values = df[key].dropna().astype(float)
         failed = int(df[f"{key}_error"].notna().sum())
-        failed_total += failed
-        stats = [f"{values.mean():.4f}", f"{values.min():.4f}", f"{values.max():.4f}"] if len(values) else ["-"] * 3
-        table.add_row(key, str(len(values)), str(failed), *stats)
-    console.print(table)
+        rows.append([key, len(values), failed, *stats_row(values)])
+        scores[key] = {"scored": len(values), "failed": failed, "mean": float(values.mean()) if len(values) else None,
+                       "signature": evaluator.signature}
+    printer.table(f"{input_path.name}: {len(df)} rows", ["score", "scored", "failed", "mean", "min", "max"], rows,
+                  left=("score",))
     for evaluator, _ in runs:
-        console.print(f"[dim]signature: {evaluator.signature}[/dim]")
-    console.print(f"wrote {output}")
-    if failed_total:
-        first = df[f"{runs[0][1]}_error"].dropna()
-        if len(first):
-            console.print(f"[yellow]first error (row {first.index[0]}): {first.iloc[0]}[/yellow]")
-        if strict:
-            typer.echo(f"Error: {failed_total} row(s) could not be scored (--strict)", err=True)
-            raise SystemExit(1)  # mmscore.cli.main drops typer.Exit codes under standalone_mode=False
+        printer.note(f"signature: {evaluator.signature}")
+    printer.wrote(output)
+    first_key = runs[0][1]
+    errors = df[f"{first_key}_error"].dropna()
+    first = f"row {errors.index[0]}: {errors.iloc[0]}" if len(errors) else None
+    if first:
+        printer.warn(f"first error ({first})")
+    printer.finish({"rows": len(df), "scores": scores, "output": output})
+    unscored = int(df[[f"{key}_error" for _, key in runs]].notna().any(axis=1).sum())
+    exit_policy(scored=len(df) - unscored, unscored=unscored, strict=table.strict, first_error=first, output=output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("longclip", help=LONGCLIP_HELP, short_help="LongCLIP image-text score.")(longclip_command)
+    app.command("specs", help=SPECS_HELP, short_help="SPECS image-text score.")(specs_command)
+    app.command("clipscore", help=CLIPSCORE_HELP, short_help="CLIPScore / RefCLIPScore.")(clipscore_command)

@@ -3,27 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
+from mmscore.cli.app import EPILOG
+from mmscore.cli.options import DeviceOpt, command
+
+HELP = f"""Build a demo workspace from shipped example data and run every capability offline.
+
+Examples:
+
+  mmscore demo
+
+  mmscore demo --workspace /tmp/mmscore-demo --only emscore --only judges
+
+{EPILOG}
+"""
+
+
+@command
+def demo_command(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Where to write the demo.")]
+    = Path("mmscore-demo"),
+    model: Annotated[Optional[str], typer.Option("--model", help="Use this CLIP model instead of the demo model.")]
+    = None,
+    device: DeviceOpt = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these parts (repeatable; a wrong "
+                                                      "name lists them).")] = None,
+) -> None:
+    from rich.console import Console
+
+    from mmscore.demo import DemoContext, run_demo
+
+    console = Console()
+    ctx = DemoContext(workspace=workspace, model=model, console=console, device=device)
+    summaries = run_demo(ctx, only=only)
+    console.rule("[bold green]Demo finished")
+    console.print(f"{len(summaries)} parts ran; outputs are in {workspace.resolve()}")
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo", help="Build a demo workspace from shipped example data and run every capability offline.")
-    def demo_command(
-        workspace: Path = typer.Option(Path("mmscore-demo"), "--workspace", "-w", help="Where to write the demo."),
-        model: Optional[str] = typer.Option(None, "--model", help="Use this CLIP model instead of the demo model."),
-        device: Optional[str] = typer.Option(None, "--device", help="cuda, mps or cpu."),
-        only: Optional[list[str]] = typer.Option(
-            None, "--only", help="Run only these parts (repeatable; a wrong name lists them)."
-        ),
-    ) -> None:
-        from rich.console import Console
-
-        from mmscore.demo import DemoContext, run_demo
-
-        console = Console()
-        ctx = DemoContext(workspace=workspace, model=model, console=console, device=device)
-        summaries = run_demo(ctx, only=only)
-        console.rule("[bold green]Demo finished")
-        console.print(f"{len(summaries)} parts ran; outputs are in {workspace.resolve()}")
+    app.command("demo", help=HELP, short_help="Run every capability on shipped example data.")(demo_command)

@@ -3,89 +3,131 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from mmscore.engine import DEFAULT_SHARD_SIZE
-from mmscore.engine.options import (
-    AddressOpt,
-    EngineOpt,
-    NumGpusOpt,
-    NumWorkersOpt,
-    OverwriteOpt,
-    ShardDirOpt,
-    ShardSizeOpt,
-)
+from mmscore.cli.app import EPILOG
+from mmscore.cli.options import EngineOptions, JsonOpt, command, forbid
 
-EXAMPLES = """
+HELP = f"""Run a YAML pipeline of operators, one FileStorage step each.
+
+Without --engine each operator runs over the whole table and writes its step file. With --engine
+the steps run shard by shard, restartable (a second run resumes from the completed shards); only
+the last step's file is written then. --engine ray needs pip install 'mmscore\\[ray]'.
+
 Examples:
 
   mmscore run pipeline.yaml
 
-  mmscore run pipeline.yaml --engine local --shard-size 512
+  mmscore run pipeline.yaml --engine local --shard-size 512 --shard-dir shards/
 
   mmscore run pipeline.yaml --engine ray --address auto --num-workers 8 --num-gpus-per-worker 1
 
   mmscore run --list
 
-Without --engine each operator runs over the whole table and writes its step file.
-
-With --engine the steps run shard by shard, restartable (a second run resumes from the completed shards).
-
-Only the last step's file is written then. --engine ray needs pip install 'mmscore\\[ray]'.
+{EPILOG}
 """
 
 
+@command
+def run_command(
+    pipeline: Annotated[Optional[Path], typer.Argument(help="Pipeline YAML file.")] = None,
+    list_operators: Annotated[bool, typer.Option("--list", help="List the available operators and exit.")] = False,
+    engine: EngineOptions = EngineOptions(),
+    as_json: JsonOpt = False,
+) -> None:
+    from mmscore.cli.results import Printer
+    from mmscore.errors import ConfigError
+    from mmscore.operators.pipeline import load_pipeline, run_pipeline
+    from mmscore.operators.registry import OPERATORS
+
+    printer = Printer(as_json)
+    if list_operators:
+        if pipeline is not None:
+            raise ConfigError("--list lists the operators; it runs no pipeline (drop one of them)")
+        forbid(engine.given, EngineOptions.option_names(), "with --list")
+        _print_registry(printer, "operators", OPERATORS.describe(), OPERATORS.available())
+        return
+    if pipeline is None:
+        raise ConfigError("give a pipeline YAML file (or --list to see the operators)")
+    spec = load_pipeline(pipeline)
+    if engine.engine is None:
+        steps = []
+        for name, columns, path in run_pipeline(spec):
+            printer.print(f"[bold]{name}[/bold]: added {', '.join(columns)} -> {path}")
+            printer.written.append(Path(path))
+            steps.append({"operator": name, "columns": list(columns), "output": str(path)})
+        printer.finish({"command": "run", "steps": steps})
+        return
+    _run_on_engine(spec, engine, printer)
+
+
+def _run_on_engine(spec, engine: EngineOptions, printer) -> None:  # noqa: ANN001 - spec: PipelineSpec
+    from mmscore.engine import run_engine
+    from mmscore.io.storage import FileStorage
+    from mmscore.operators.registry import build_operator
+
+    storage = FileStorage(**spec.storage)
+    step_storage = storage
+    for _ in spec.steps:
+        step_storage = storage.step()
+    output = step_storage.output_path()
+    steps = [(build_operator(step.name, step.args), step.run) for step in spec.steps]
+    result = run_engine(steps, spec.storage["first_entry_file_name"], output, **engine.run_engine_kwargs())
+    printer.print(f"[bold]{engine.engine} engine[/bold]: {result.rows} rows in {result.shards} shard(s) "
+                  f"({result.shards_run} run now, {result.shards - result.shards_run} resumed), "
+                  f"{result.failed} row(s) with errors -> {result.output}")
+    printer.note(f"shards: {result.shard_dir}")
+    printer.written.append(Path(result.output))
+    printer.finish({"command": "run", "engine": engine.engine, "rows": result.rows, "shards": result.shards,
+                    "shards_run": result.shards_run, "failed": result.failed, "output": str(result.output),
+                    "shard_dir": str(result.shard_dir)})
+
+
+def _print_registry(printer, kind: str, entries: list[tuple[str, str]], available: list[str]) -> None:  # noqa: ANN001
+    usable = set(available)
+    printer.table(kind, ["name", "available", "description"],
+                  [(name, "yes" if name in usable else "no (extra missing)", text) for name, text in entries],
+                  left=("name", "description"))
+    printer.finish({kind: [{"name": n, "available": n in usable, "description": t} for n, t in entries]})
+
+
+LIST_HELP = f"""List what can be named on the command line: operators (mmscore run), scorers (mmscore score),
+dataset layouts (mmscore eval), emotion presets (--preset) and model names (--model).
+
+Examples:
+
+  mmscore list
+
+  mmscore list scorers
+
+  mmscore list presets --json
+
+{EPILOG}
+"""
+
+
+@command
+def list_command(
+    kind: Annotated[Optional[str], typer.Argument(help="operators, scorers, datasets, presets or models "
+                                                "(default: all).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    from mmscore.cli.results import Printer
+    from mmscore.registry import REGISTRIES, registry
+
+    printer = Printer(as_json)
+    kinds = [kind] if kind else sorted(REGISTRIES)
+    data = {}
+    for name in kinds:
+        entries = registry(name).describe()
+        printer.table(name, ["name", "description"], entries, left=("name", "description"))
+        data[name] = [{"name": n, "description": t} for n, t in entries]
+    printer.finish(data)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("run", help="Run a YAML pipeline of operators, one FileStorage step each." + EXAMPLES)
-    def run_command(
-        pipeline: Optional[Path] = typer.Argument(None, help="Pipeline YAML file."),
-        list_operators: bool = typer.Option(False, "--list", help="List the available operators and exit."),
-        engine: EngineOpt = None,
-        address: AddressOpt = None,
-        num_workers: NumWorkersOpt = None,
-        num_gpus_per_worker: NumGpusOpt = 0.0,
-        shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE,
-        output_dir: ShardDirOpt = None,
-        overwrite: OverwriteOpt = False,
-    ) -> None:
-        from rich.console import Console
-
-        from mmscore.errors import ConfigError
-        from mmscore.operators.pipeline import load_pipeline, run_pipeline
-        from mmscore.operators.registry import list_operators as available
-
-        console = Console()
-        if list_operators:
-            for name in available():
-                console.print(name)
-            return
-        if pipeline is None:
-            raise ConfigError("give a pipeline YAML file (or --list to see the operators)")
-        spec = load_pipeline(pipeline)
-        if engine is None:
-            if address is not None or num_workers is not None or num_gpus_per_worker or output_dir or overwrite:
-                raise ConfigError("--address, --num-workers, --num-gpus-per-worker, --output-dir and --overwrite "
-                                  "need --engine local or --engine ray")
-            for name, columns, path in run_pipeline(spec):
-                console.print(f"[bold]{name}[/bold]: added {', '.join(columns)} -> {path}")
-            return
-
-        from mmscore.engine import run_engine
-        from mmscore.io.storage import FileStorage
-        from mmscore.operators.registry import build_operator
-
-        storage = FileStorage(**spec.storage)
-        step_storage = storage
-        for _ in spec.steps:
-            step_storage = storage.step()
-        output = step_storage.output_path()
-        steps = [(build_operator(step.name, step.args), step.run) for step in spec.steps]
-        result = run_engine(steps, spec.storage["first_entry_file_name"], output, engine=engine, address=address,
-                            num_workers=num_workers, num_gpus_per_worker=num_gpus_per_worker,
-                            shard_size=shard_size, output_dir=output_dir, overwrite=overwrite)
-        console.print(f"[bold]{engine} engine[/bold]: {result.rows} rows in {result.shards} shard(s) "
-                      f"({result.shards_run} run now, {result.shards - result.shards_run} resumed), "
-                      f"{result.failed} row(s) with errors -> {result.output}")
-        console.print(f"[dim]shards: {result.shard_dir}[/dim]")
+    app.command("run", help=HELP, short_help="Run a YAML pipeline of operators (optionally sharded).")(run_command)
+    app.command("list", help=LIST_HELP, short_help="List operators, scorers, datasets, presets, models.")(
+        list_command)

@@ -1,189 +1,138 @@
-"""``mmscore score gpt4o|internvl|openai-compatible|custom``: VLM judges over a VMEvalKit experiment."""
+"""``mmscore score <judge>|custom``: VLM judges over a VMEvalKit experiment.
+
+One sub-command per entry of the scorer registry (:data:`mmscore.vmeval.registry.SCORERS`), all
+served by :func:`score_command`, which reads the judge's name from the command it was invoked as.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from mmscore.cli.app import group
+from mmscore.cli.app import EPILOG, group
+from mmscore.cli.options import (
+    Bundle,
+    DataDirOpt,
+    ExperimentOpt,
+    JsonOpt,
+    JudgeOptions,
+    StrictOpt,
+    command,
+    forbid,
+)
 
-EXAMPLES = """
+#: examples per judge (a judge registered later gets the generic openai-compatible-style one)
+EXAMPLES = {
+    "gpt4o": """  mmscore score gpt4o --experiment pilot_experiment --concurrency 8 --max-cost 5
 
-Examples:
+  mmscore score gpt4o --frames 5 --last-seconds 3 --vote majority --temperature 0.7 --samples 3""",
+    "internvl": """  mmscore score internvl --experiment pilot_experiment            # lmdeploy on localhost:23333
 
-  mmscore score gpt4o --experiment pilot_experiment --concurrency 8 --max-cost 5
+  mmscore score internvl --base-url http://gpu-box:23333/v1 --model-filter veo3 --task-type chess_task""",
+    "openai-compatible": """  mmscore score openai-compatible --base-url http://localhost:8000/v1 \\
+      --model Qwen/Qwen2.5-VL-7B-Instruct
 
-  mmscore score internvl --experiment pilot_experiment            # lmdeploy on localhost:23333
+  mmscore score openai-compatible --base-url http://localhost:11434/v1 --model llava --no-json-mode --json""",
+    "custom": """  mmscore score custom my_scorers.py:BrightnessScorer --experiment pilot_experiment
 
-  mmscore score openai-compatible --base-url http://localhost:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct
-
-  mmscore score gpt4o --frames 5 --last-seconds 3 --vote majority   # judge 5 frames, vote
-
-Exit codes: 0 done (failed tasks are recorded and retried next run; --strict makes them exit 1),
-2 usage/config error, 3 stopped by --max-cost (re-run to continue).
-"""
-
-Experiment = Annotated[
-    str, typer.Option("--experiment", "-e", help="Experiment name (folder under <data>/outputs).")
-]
-DataDir = Annotated[
-    Optional[Path],
-    typer.Option("--data-dir", help="Folder holding outputs/ (default $VMEVAL_DATA_DIR, else ./data)."),
-]
-OutputDir = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--output-dir",
-        help="Scorer folder (default $VMEVAL_OUTPUT_DIR/<scorer>, else <data>/scorings/<scorer>).",
-    ),
-]
-Concurrency = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once.")]
-MaxCost = Annotated[
-    Optional[float],
-    typer.Option(
-        "--max-cost", min=0.0, help="Stop starting requests once this many US$ are spent (estimated)."
-    ),
-]
-Prices = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--prices",
-        help="JSON/YAML price table {model: {input: $/1M, output: $/1M}} (defaults: gpt-4o family).",
-    ),
-]
-Frames = Annotated[int, typer.Option("--frames", min=1, help="Judge N frames from the end of each video.")]
-LastSeconds = Annotated[
-    Optional[float],
-    typer.Option(
-        "--last-seconds",
-        help="Spread --frames over the last S seconds (default: the last N decodable frames).",
-    ),
-]
-Samples = Annotated[
-    int, typer.Option("--samples", min=1, help="Independent judgements per frame (use --temperature > 0).")
-]
-Vote = Annotated[str, typer.Option("--vote", help="Combine judgements: majority, mean, median or min.")]
-Temperature = Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature.")]
-MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1, help="Reply token limit.")]
-Timeout = Annotated[float, typer.Option("--timeout", min=0.001, help="Read timeout per request, seconds.")]
-ConnectTimeout = Annotated[
-    float, typer.Option("--connect-timeout", min=0.001, help="Connect timeout, seconds.")
-]
-Retries = Annotated[
-    int, typer.Option("--retries", min=0, help="Retries on 429/5xx/timeouts (backoff + jitter).")
-]
-Backoff = Annotated[
-    float,
-    typer.Option(
-        "--backoff",
-        min=0.0,
-        help="Base delay of the exponential retry backoff, seconds (attempt k waits ~base*2^k).",
-    ),
-]
-Rescore = Annotated[
-    bool,
-    typer.Option(
-        "--rescore",
-        help="Score again even where a matching completed scoring exists (identical requests are "
-        "answered from the response cache; add --no-cache to ask the judge again).",
-    ),
-]
-Cache = Annotated[
-    Optional[Path],
-    typer.Option("--cache", help="SQLite response cache (default <output-dir>/judge-cache.sqlite)."),
-]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
-Prompt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--prompt", help="Prompt template: a shipped name or a YAML file (default vmeval_final_frame_v1)."
-    ),
-]
-BaseUrl = Annotated[
-    Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL ending in /v1.")
-]
-Model = Annotated[
-    Optional[str], typer.Option("--model", help="Judge model (default: gpt-4o / the server's model).")
-]
-ApiKeyEnv = Annotated[
-    Optional[str],
-    typer.Option("--api-key-env", help="Environment variable holding the API key (gpt4o: OPENAI_API_KEY)."),
-]
-ScorerName = Annotated[
-    Optional[str],
-    typer.Option(
-        "--scorer-name", help="Scorer id used for file names and metadata (default e.g. GPT4OScorer)."
-    ),
-]
-JsonMode = Annotated[
-    Optional[bool],
-    typer.Option(
-        "--json-mode/--no-json-mode", help="Ask for response_format json_object (default: on for gpt4o only)."
-    ),
-]
-Models = Annotated[
-    Optional[list[str]], typer.Option("--model-filter", help="Only these generation models (repeatable).")
-]
-TaskTypes = Annotated[
-    Optional[list[str]], typer.Option("--task-type", help="Only these task types (repeatable).")
-]
-Strict = Annotated[bool, typer.Option("--strict", help="Exit 1 if any task failed.")]
+  mmscore score custom mypkg.judges:StrictVLM --base-url http://localhost:8000/v1 --prompt my_prompt.yaml""",
+}
+DETAILS = {
+    "gpt4o": "Score an experiment with GPT-4o (needs OPENAI_API_KEY).",
+    "internvl": "Score with InternVL behind lmdeploy's OpenAI-compatible server (default http://localhost:23333/v1; "
+                "the model is taken from the server's /v1/models unless --model).",
+    "openai-compatible": "Score with any OpenAI-compatible server (--base-url, --model, --api-key-env).",
+    "custom": "Score with a custom scorer: a registered name, package.module:Class or file.py:Class (a subclass of "
+              "mmscore.vmeval.Scorer). The judge options apply to VLMScorer subclasses only.",
+}
+RESUME = ("Failed tasks are recorded and retried on the next run; a task with a matching completed scoring is "
+          "reused (--rescore scores it again).")
 
 
-def _run(kind: str, options: dict[str, Any]) -> None:
+@dataclasses.dataclass(frozen=True)
+class ScoringOptions(Bundle):
+    """Which tasks, where the scorings go and how each task is judged."""
+
+    experiment: ExperimentOpt = "pilot_experiment"
+    data_dir: DataDirOpt = None
+    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="Scorer folder (default "
+                          "$VMEVAL_OUTPUT_DIR/<scorer>, else <data-dir>/scorings/<scorer>).")] = None
+    model_filter: Annotated[Optional[list[str]], typer.Option("--model-filter", help="Only these generation models "
+                            "(repeatable).")] = None
+    task_type: Annotated[Optional[list[str]], typer.Option("--task-type", help="Only these task types "
+                         "(repeatable).")] = None
+    frames: Annotated[int, typer.Option("--frames", min=1, help="Judge N frames from the end of each video.")] = 1
+    last_seconds: Annotated[Optional[float], typer.Option("--last-seconds", help="Spread --frames over the last S "
+                            "seconds (default: the last N decodable frames).")] = None
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Independent judgements per frame (use "
+                       "--temperature > 0).")] = 1
+    vote: Annotated[str, typer.Option("--vote", help="Combine judgements: majority, mean, median or min.")] = "majority"
+    prompt: Annotated[Optional[str], typer.Option("--prompt", help="Prompt template: a shipped name or a YAML file "
+                      "(default vmeval_final_frame_v1).")] = None
+    scorer_name: Annotated[Optional[str], typer.Option("--scorer-name", help="Scorer id used for file names and "
+                           "metadata (default e.g. GPT4OScorer).")] = None
+    json_mode: Annotated[Optional[bool], typer.Option("--json-mode/--no-json-mode", help="Ask for response_format "
+                         "json_object (default: on for gpt4o only).")] = None
+    rescore: Annotated[bool, typer.Option("--rescore", help="Score again even where a matching completed "
+                       "scoring exists (identical requests come from the response cache; --no-cache asks again).")] \
+        = False
+    strict: StrictOpt = False
+    as_json: JsonOpt = False
+
+
+#: scoring options that only a VLM judge reads
+_VLM_ONLY = ("frames", "last_seconds", "samples", "vote", "prompt", "json_mode")
+
+
+@command
+def score_command(ctx: typer.Context, scoring: ScoringOptions = ScoringOptions(),
+                  judge: JudgeOptions = JudgeOptions()) -> None:
+    _run(ctx.info_name or "", scoring, judge)
+
+
+@command
+def custom_command(
+    spec: Annotated[str, typer.Argument(help="Scorer name, module:Class or file.py:Class.")],
+    scoring: ScoringOptions = ScoringOptions(),
+    judge: JudgeOptions = JudgeOptions(),
+) -> None:
+    _run(spec, scoring, judge)
+
+
+def _run(kind: str, scoring: ScoringOptions, judge: JudgeOptions) -> None:
     from mmscore.io.experiment import resolve_output_dir
-    from mmscore.models.judge import PriceTable
     from mmscore.vmeval.scorers import Scorer, VLMScorer, make_vlm_scorer, resolve_scorer_class
 
     cls = resolve_scorer_class(kind)
     if issubclass(cls, VLMScorer):
-        out = resolve_output_dir(
-            options["output_dir"], options["scorer_name"] or cls.output_subdir, options["data_dir"]
-        )
-        cache = None if options["no_cache"] else (options["cache"] or out / "judge-cache.sqlite")
+        out = resolve_output_dir(scoring.output_dir, scoring.scorer_name or cls.output_subdir, scoring.data_dir)
         scorer: Scorer = make_vlm_scorer(
-            cls,
-            base_url=options["base_url"],
-            model=options["model"],
-            api_key_env=options["api_key_env"],
-            concurrency=options["concurrency"],
-            timeout=options["timeout"],
-            connect_timeout=options["connect_timeout"],
-            retries=options["retries"],
-            backoff=options["backoff"],
-            temperature=options["temperature"],
-            max_tokens=options["max_tokens"],
-            max_cost=options["max_cost"],
-            prices=PriceTable.load(options["prices"]) if options["prices"] else None,
-            cache=cache,
-            prompt=options["prompt"],
-            frames=options["frames"],
-            last_seconds=options["last_seconds"],
-            samples=options["samples"],
-            vote=options["vote"],
-            scorer_id=options["scorer_name"],
-            json_mode=options["json_mode"],
-        )
+            cls, judge.config(default_cache=out / "judge-cache.sqlite"), prompt=scoring.prompt,
+            frames=scoring.frames, last_seconds=scoring.last_seconds, samples=scoring.samples, vote=scoring.vote,
+            scorer_id=scoring.scorer_name, json_mode=scoring.json_mode)
     else:
+        reason = f"for {kind} (no VLM judge: it sends no requests)"
+        forbid(judge.given, [n for n in JudgeOptions.option_names() if n != "concurrency"], reason)
+        forbid(judge.given, _VLM_ONLY, reason)
         scorer = cls()
-        scorer.workers = options["concurrency"]
-        out = resolve_output_dir(options["output_dir"], cls.output_subdir or scorer.id, options["data_dir"])
-    _execute(scorer, out, options)
+        scorer.workers = judge.concurrency
+        out = resolve_output_dir(scoring.output_dir, cls.output_subdir or scorer.id, scoring.data_dir)
+    summary = _execute(scorer, out, scoring)
+    _report(summary, scoring, judge)
 
 
-def _execute(scorer: Any, out: Path, options: dict[str, Any]) -> None:
+def _execute(scorer: Any, out: Path, scoring: ScoringOptions) -> Any:
     import asyncio
     import time
 
-    from rich.console import Console
     from rich.progress import TextColumn
 
     from mmscore.progress import progress_bar
     from mmscore.vmeval.runner import score_experiment
 
-    console = Console()
     started = time.monotonic()
     stats_column = TextColumn(
         "[green]done {task.fields[done]}[/] [red]failed {task.fields[failed]}[/] "
@@ -192,183 +141,63 @@ def _execute(scorer: Any, out: Path, options: dict[str, Any]) -> None:
     with progress_bar(stats_column) as progress:
         bar = progress.add_task(f"{scorer.id}", total=None, done=0, failed=0, skipped=0, cost="", rate="")
 
-        def on_start(tasks, summary) -> None:
+        def on_start(tasks: Any, summary: Any) -> None:
             progress.update(bar, total=len(tasks))
 
-        def on_outcome(outcome, summary) -> None:
-            usage = scorer.usage() or {}
-            cost = usage.get("cost_usd")
-            elapsed = max(time.monotonic() - started, 1e-9)
+        def on_outcome(outcome: Any, summary: Any) -> None:
+            cost = (scorer.usage() or {}).get("cost_usd")
             worked = summary.completed + summary.failed
-            progress.update(
-                bar,
-                advance=1,
-                done=summary.done,
-                failed=summary.failed,
-                skipped=summary.skipped,
-                cost=f"${cost:.4f}" if cost is not None else "",
-                rate=f"{worked / elapsed * 60:.1f}/min",
-            )
+            progress.update(bar, advance=1, done=summary.done, failed=summary.failed, skipped=summary.skipped,
+                            cost=f"${cost:.4f}" if cost is not None else "",
+                            rate=f"{worked / max(time.monotonic() - started, 1e-9) * 60:.1f}/min")
 
-        summary = asyncio.run(
-            score_experiment(
-                scorer,
-                options["experiment"],
-                data_dir=options["data_dir"],
-                output_dir=out,
-                rescore=options["rescore"],
-                models=options["model_filter"],
-                task_types=options["task_type"],
-                on_start=on_start,
-                on_outcome=on_outcome,
-            )
-        )
-    _report(console, summary, options)
+        return asyncio.run(score_experiment(
+            scorer, scoring.experiment, data_dir=scoring.data_dir, output_dir=out, rescore=scoring.rescore,
+            models=scoring.model_filter, task_types=scoring.task_type, on_start=on_start, on_outcome=on_outcome))
 
 
-def _report(console: Any, summary: Any, options: dict[str, Any]) -> None:
-    from rich.table import Table
+def _report(summary: Any, scoring: ScoringOptions, judge: JudgeOptions) -> None:
+    from mmscore.cli.results import Printer, exit_policy
 
-    table = Table(title=f"{summary.scorer} on {summary.experiment}", show_header=True)
-    for column in (
-        "tasks",
-        "completed",
-        "reused",
-        "failed",
-        "skipped",
-        "not started",
-        "tokens in/out",
-        "cost $",
-    ):
-        table.add_column(column, justify="right")
+    printer = Printer(scoring.as_json)
     usage = summary.usage or {}
     cost = usage.get("cost_usd")
-    table.add_row(
-        str(summary.total),
-        str(summary.completed),
-        str(summary.reused),
-        str(summary.failed),
-        str(summary.skipped),
-        str(summary.not_started),
-        f"{usage.get('prompt_tokens', 0)}/{usage.get('completion_tokens', 0)}" if usage else "-",
-        f"{cost:.4f}" if cost is not None else "-",
-    )
-    console.print(table)
+    printer.table(f"{summary.scorer} on {summary.experiment}",
+                  ["tasks", "completed", "reused", "failed", "skipped", "not started", "tokens in/out", "cost $"],
+                  [[summary.total, summary.completed, summary.reused, summary.failed, summary.skipped,
+                    summary.not_started,
+                    f"{usage.get('prompt_tokens', 0)}/{usage.get('completion_tokens', 0)}" if usage else "-",
+                    f"{cost:.4f}" if cost is not None else "-"]])
     if usage:
-        console.print(
-            f"requests {usage.get('requests', 0)}, cache hits {usage.get('cache_hits', 0)}, "
-            f"re-asks {usage.get('reasks', 0)}, elapsed {summary.elapsed_s:.1f}s"
-        )
+        printer.print(f"requests {usage.get('requests', 0)}, cache hits {usage.get('cache_hits', 0)}, "
+                      f"re-asks {usage.get('reasks', 0)}, elapsed {summary.elapsed_s:.1f}s")
     for key, reason in summary.failures[:10]:
-        console.print(f"[red]failed[/red] {'/'.join(key[1:])}: {reason}")
+        printer.print(f"[red]failed[/red] {'/'.join(key[1:])}: {reason}")
     if len(summary.failures) > 10:
-        console.print(f"... and {len(summary.failures) - 10} more failures (see the JSON files)")
-    console.print(f"scorings: {summary.output_dir / summary.experiment}")
+        printer.print(f"... and {len(summary.failures) - 10} more failures (see the JSON files)")
+    printer.print(f"scorings: {summary.output_dir / summary.experiment}")
     if summary.aggregate_path:
-        console.print(f"aggregate: {summary.aggregate_path}")
+        printer.wrote(summary.aggregate_path)
+    printer.finish({"command": "score", **summary.as_dict()})
     if summary.budget_exceeded:
-        console.print(
-            f"[yellow]Stopped: --max-cost {options['max_cost']} reached; {summary.not_started} tasks "
-            "not started. Re-run with a higher --max-cost to continue.[/yellow]"
-        )
-        raise SystemExit(3)
-    if options["strict"] and summary.failed:
-        raise SystemExit(1)
+        printer.warn(f"Stopped: --max-cost {judge.max_cost} reached; {summary.not_started} tasks not started. "
+                     "Re-run with a higher --max-cost to continue.")
+        raise typer.Exit(3)
+    first = f"{'/'.join(summary.failures[0][0][1:])}: {summary.failures[0][1]}" if summary.failures else None
+    exit_policy(scored=summary.done, unscored=summary.failed + summary.skipped, strict=scoring.strict,
+                what="tasks", first_error=first, output=summary.output_dir / summary.experiment)
 
 
-def _command(kind: str, help_text: str):
-    def command(
-        experiment: Experiment = "pilot_experiment",
-        data_dir: DataDir = None,
-        output_dir: OutputDir = None,
-        concurrency: Concurrency = 8,
-        max_cost: MaxCost = None,
-        prices: Prices = None,
-        frames: Frames = 1,
-        last_seconds: LastSeconds = None,
-        samples: Samples = 1,
-        vote: Vote = "majority",
-        temperature: Temperature = 0.0,
-        max_tokens: MaxTokens = 1000,
-        timeout: Timeout = 120.0,
-        connect_timeout: ConnectTimeout = 10.0,
-        retries: Retries = 5,
-        backoff: Backoff = 1.0,
-        rescore: Rescore = False,
-        cache: Cache = None,
-        no_cache: NoCache = False,
-        prompt: Prompt = None,
-        base_url: BaseUrl = None,
-        model: Model = None,
-        api_key_env: ApiKeyEnv = None,
-        scorer_name: ScorerName = None,
-        json_mode: JsonMode = None,
-        model_filter: Models = None,
-        task_type: TaskTypes = None,
-        strict: Strict = False,
-    ) -> None:
-        _run(kind, dict(locals()))
-
-    command.__doc__ = help_text
-    return command
+def _help(kind: str) -> str:
+    examples = EXAMPLES.get(kind) or EXAMPLES["openai-compatible"].replace("openai-compatible", kind)
+    return f"{DETAILS.get(kind, '')}\n\n{RESUME}\n\nExamples:\n\n{examples}\n\n{EPILOG}\n"
 
 
-HELP = {
-    "gpt4o": ("GPT-4o judge (OPENAI_API_KEY).", "Score an experiment with GPT-4o (needs OPENAI_API_KEY)."),
-    "internvl": (
-        "InternVL judge via lmdeploy (localhost:23333).",
-        "Score with InternVL behind lmdeploy's OpenAI-compatible server (default "
-        "http://localhost:23333/v1; the model is taken from the server's /v1/models unless --model).",
-    ),
-    "openai-compatible": (
-        "Any OpenAI-compatible VLM server.",
-        "Score with any OpenAI-compatible server (--base-url, --model, --api-key-env).",
-    ),
-    "custom": (
-        "A custom scorer class (module:Class or file.py:Class).",
-        "Score with a custom scorer: a registered name, package.module:Class or file.py:Class (a "
-        "subclass of mmscore.vmeval.Scorer). The VLM options apply to VLMScorer subclasses.",
-    ),
-}
+def register(app: typer.Typer) -> None:  # noqa: ARG001 - the commands live in the shared "score" group
+    from mmscore.vmeval.registry import SCORERS
 
-
-def register(app: typer.Typer) -> None:
     score = group("score")
-    for kind in ("gpt4o", "internvl", "openai-compatible"):
-        short, long = HELP[kind]
-        score.command(kind, short_help=short, help=long + EXAMPLES)(_command(kind, long))
-
-    @score.command("custom", short_help=HELP["custom"][0], help=HELP["custom"][1] + EXAMPLES)
-    def custom(
-        spec: Annotated[str, typer.Argument(help="Scorer name, module:Class or file.py:Class.")],
-        experiment: Experiment = "pilot_experiment",
-        data_dir: DataDir = None,
-        output_dir: OutputDir = None,
-        concurrency: Concurrency = 8,
-        max_cost: MaxCost = None,
-        prices: Prices = None,
-        frames: Frames = 1,
-        last_seconds: LastSeconds = None,
-        samples: Samples = 1,
-        vote: Vote = "majority",
-        temperature: Temperature = 0.0,
-        max_tokens: MaxTokens = 1000,
-        timeout: Timeout = 120.0,
-        connect_timeout: ConnectTimeout = 10.0,
-        retries: Retries = 5,
-        backoff: Backoff = 1.0,
-        rescore: Rescore = False,
-        cache: Cache = None,
-        no_cache: NoCache = False,
-        prompt: Prompt = None,
-        base_url: BaseUrl = None,
-        model: Model = None,
-        api_key_env: ApiKeyEnv = None,
-        scorer_name: ScorerName = None,
-        json_mode: JsonMode = None,
-        model_filter: Models = None,
-        task_type: TaskTypes = None,
-        strict: Strict = False,
-    ) -> None:
-        options = dict(locals())
-        _run(options.pop("spec"), options)
+    for name, short in SCORERS.describe():
+        score.command(name, short_help=short, help=_help(name))(score_command)
+    score.command("custom", short_help="A custom scorer class (module:Class or file.py:Class).",
+                  help=_help("custom"))(custom_command)
