@@ -68,6 +68,11 @@ def usage_error(message: str) -> Exception:
 
 
 def flag(name: str) -> str:
+    """The option string of parameter ``name`` as the user writes it (``fmt`` → ``--format``)."""
+    ctx = _context()
+    for param in getattr(getattr(ctx, "command", None), "params", []):
+        if param.name == name and param.opts:
+            return max(param.opts, key=len)
     return "--" + name.replace("_", "-")
 
 

@@ -95,3 +95,10 @@ def stats_row(values: Any) -> list[str]:
     if not len(values):
         return ["-"] * 3
     return [f"{values.mean():.4f}", f"{values.min():.4f}", f"{values.max():.4f}"]
+
+
+def default_output(input_path: Path, tag: str) -> Path:
+    """``<input stem>.<tag><input extension>`` beside the input; a folder input (parquet shards)
+    gives ``<folder>.<tag>.parquet``."""
+    suffix = input_path.suffix if input_path.suffix and not input_path.is_dir() else ".parquet"
+    return input_path.with_name(f"{input_path.stem if input_path.suffix else input_path.name}.{tag}{suffix}")

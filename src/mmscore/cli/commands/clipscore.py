@@ -102,9 +102,10 @@ def clipscore_command(
 
 def _score_table(input_path: Path, jobs: list, table: ImageTextOptions, suffix: str, engine: EngineOptions) -> None:
     """Score, write the table atomically (plus ``<output>.run.json``), print, apply the exit policy."""
+    from mmscore.cli.results import default_output
     from mmscore.io.tables import table_format
 
-    output = table.output or input_path.with_name(f"{input_path.stem}.{suffix}{input_path.suffix}")
+    output = table.output or default_output(input_path, suffix)
     table_format(output)  # an unknown extension fails now, not after the scoring
     if engine.engine is not None:
         df = _on_engine(input_path, output, jobs, table, engine)

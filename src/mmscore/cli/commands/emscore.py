@@ -90,6 +90,7 @@ def emscore_command(
     as_json: JsonOpt = False,
     engine: EngineOptions = EngineOptions(),
 ) -> None:
+    from mmscore.cli.results import default_output
     from mmscore.errors import ConfigError
     from mmscore.io.tables import table_format
     from mmscore.operators.emscore import EMScoreEval
@@ -104,7 +105,7 @@ def emscore_command(
         forbid(given, ["idf_corpus_key"], "without --idf-corpus")
     if num_frames is not None and (every_n_seconds is not None or every_n_frames is not None):
         raise ConfigError("give only one of --every-n-seconds, --every-n-frames, --num-frames")
-    output = output or input.with_name(f"{input.stem}.emscore{input.suffix}")
+    output = output or default_output(input, "emscore")
     table_format(output)  # an unknown extension fails now, not after the scoring
     evaluator = EMScoreEval(every_n_seconds=every_n_seconds, every_n_frames=every_n_frames,
                             return_all_frames=frame_details, clip_model_path=model, score_types=score_type,
