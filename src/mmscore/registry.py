@@ -142,54 +142,15 @@ def _first_doc_line(target: Any) -> str:
     return str(doc).strip().splitlines()[0] if str(doc).strip() else ""
 
 
-#: every registry ``mmscore list`` shows, by the plural name used on the command line
-REGISTRIES: dict[str, Callable[[], Registry[Any]]] = {}
-
-
-def listed(plural: str) -> Callable[[Callable[[], Registry[Any]]], Callable[[], Registry[Any]]]:
-    """Decorator for a zero-argument function returning a registry: show it in ``mmscore list``.
-    A function (not the registry itself) so that its module is imported only when listed."""
-
-    def decorate(function: Callable[[], Registry[Any]]) -> Callable[[], Registry[Any]]:
-        REGISTRIES[plural] = function
-        return function
-
-    return decorate
-
-
-@listed("operators")
-def _operators() -> Registry[Any]:
-    from mmscore.operators.registry import OPERATORS
-
-    return OPERATORS
-
-
-@listed("scorers")
-def _scorers() -> Registry[Any]:
-    from mmscore.vmeval.scorers import SCORERS
-
-    return SCORERS
-
-
-@listed("datasets")
-def _datasets() -> Registry[Any]:
-    from mmscore.evaluation.layouts import LAYOUTS
-
-    return LAYOUTS
-
-
-@listed("presets")
-def _presets() -> Registry[Any]:
-    from mmscore.emotion.presets import PRESET_REGISTRY
-
-    return PRESET_REGISTRY
-
-
-@listed("models")
-def _models() -> Registry[Any]:
-    from mmscore.models.aliases import MODEL_ALIASES
-
-    return MODEL_ALIASES
+#: every registry ``mmscore list`` shows, by the plural used on the command line; lazy, so that
+#: listing one kind imports only its module
+REGISTRIES: dict[str, str] = {
+    "operators": "mmscore.operators.registry:OPERATORS",
+    "scorers": "mmscore.vmeval.registry:SCORERS",
+    "datasets": "mmscore.evaluation.layouts:LAYOUTS",
+    "presets": "mmscore.emotion.presets:PRESET_REGISTRY",
+    "models": "mmscore.models.aliases:MODEL_ALIASES",
+}
 
 
 def registry(plural: str) -> Registry[Any]:
@@ -197,4 +158,4 @@ def registry(plural: str) -> Registry[Any]:
     if plural not in REGISTRIES:
         names = sorted(REGISTRIES)
         raise ConfigError(f"unknown list {plural!r}.{suggest(plural, names)} Available: {', '.join(names)}")
-    return REGISTRIES[plural]()
+    return load_target(REGISTRIES[plural])

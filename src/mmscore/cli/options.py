@@ -338,3 +338,25 @@ class KeyedColumns(Bundle):
         """Keywords of the emotion evaluators (``value``: ``label`` or ``text`` for EMER)."""
         return {"gold_key_column": self.gold_video_key, "pred_key_column": self.pred_video_key,
                 f"gold_{value}_column": self.gold_label_key, f"pred_{value}_column": self.pred_label_key}
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultOptions(Bundle):
+    """Where a benchmark command writes its result record, under which method name, and ``--json``."""
+
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Result file: .json (nested) or .csv/.parquet/.jsonl (one flattened row); companions "
+                               "are written beside it (.samples.csv, .md, ...).")] = None
+    method: Annotated[Optional[str], typer.Option("--method", help="Method name for the results table (default: "
+                                                  "the prediction file's name).")] = None
+    as_json: JsonOpt = False
+
+    def check(self, given: frozenset[str]) -> ResultOptions:
+        from mmscore.io.records import check_record_path
+
+        if self.output is not None:
+            check_record_path(self.output)  # an unknown extension fails before any work
+        return dataclasses.replace(self, given=given)
+
+    def name(self, predictions: Path) -> str:
+        return self.method or predictions.stem

@@ -55,11 +55,7 @@ def longclip_command(
     table: ImageTextOptions = ImageTextOptions(),
     engine: EngineOptions = EngineOptions(),
 ) -> None:
-    from mmscore.operators.image_text import ImageLongCLIPEvaluator
-
-    evaluator = ImageLongCLIPEvaluator(model, device=table.device, batch_size=table.batch_size,
-                                       workers=table.workers)
-    _score_table(input, [(evaluator, table.output_key or "longclip_score", None)], table, "longclip", engine)
+    _score_one("ImageLongCLIPEvaluator", "longclip", input, model, table, engine)
 
 
 @command
@@ -70,10 +66,7 @@ def specs_command(
     table: ImageTextOptions = ImageTextOptions(),
     engine: EngineOptions = EngineOptions(),
 ) -> None:
-    from mmscore.operators.image_text import ImageSPECSEvaluator
-
-    evaluator = ImageSPECSEvaluator(model, device=table.device, batch_size=table.batch_size, workers=table.workers)
-    _score_table(input, [(evaluator, table.output_key or "specs_score", None)], table, "specs", engine)
+    _score_one("ImageSPECSEvaluator", "specs", input, model, table, engine)
 
 
 @command
@@ -98,6 +91,16 @@ def clipscore_command(
         ref = RefCLIPScoreEvaluator(model, **settings).use_encoder(clip.encoder)
         jobs.append((ref, "refclip_score", reference_key))
     _score_table(input, jobs, table, "clipscore", engine)
+
+
+def _score_one(operator: str, name: str, input: Path, model: str, table: ImageTextOptions,
+               engine: EngineOptions) -> None:
+    """One registered image-text operator into the column ``<name>_score`` (or ``--output-key``)."""
+    from mmscore.operators.registry import get_operator
+
+    evaluator = get_operator(operator)(model, device=table.device, batch_size=table.batch_size,
+                                       workers=table.workers)
+    _score_table(input, [(evaluator, table.output_key or f"{name}_score", None)], table, name, engine)
 
 
 def _score_table(input_path: Path, jobs: list, table: ImageTextOptions, suffix: str, engine: EngineOptions) -> None:

@@ -8,16 +8,11 @@ from typing import Annotated, Any, Optional
 import typer
 
 from mmscore.cli.app import EPILOG, group
-from mmscore.cli.options import JsonOpt, JudgeOptions, KeyedColumns, StrictOpt, command, forbid
+from mmscore.cli.options import JsonOpt, JudgeOptions, KeyedColumns, ResultOptions, StrictOpt, command, forbid
 
 GoldOpt = Annotated[Path, typer.Option("--gold", help="Gold file (CSV/TSV/JSON/JSONL/parquet; .txt = Emotion-LLaMA "
                                                       "'name frames label valence' list).")]
 PredOpt = Annotated[Path, typer.Option("--pred", help="Predictions keyed by video name (CSV/JSONL/...).")]
-OutOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", help="Result file: .json (nested) or .csv/.parquet/.jsonl (one flattened row); companions are "
-                           "written beside it (.samples.csv, .md, ...).")]
-MethodOpt = Annotated[Optional[str], typer.Option("--method", help="Method name for the results table "
-                                                                    "(default: the prediction file's name).")]
 
 CLASSIFY_HELP = f"""Discrete emotion recognition: accuracy, weighted/macro F1, UAR/WAR, per-class
 scores, confusion matrix (MER2023/2024/2025, DFEW, custom CSV).
@@ -74,7 +69,6 @@ def classify_command(
     pred: PredOpt,
     preset: Annotated[str, typer.Option("--preset", help="mer2023, mer2024, mer2025, dfew or custom "
                                         "(mmscore list presets).")] = "custom",
-    output: OutOpt = None,
     compat: Annotated[Optional[str], typer.Option(
         "--compat", help="emotion-llama: that project's rule (last space token, exact match, out-of-set → neutral) "
                          "to re-derive its published numbers.")] = None,
@@ -85,31 +79,29 @@ def classify_command(
                          "labels).")] = None,
     no_valence: Annotated[bool, typer.Option("--no-valence", help="MER2023: ignore valence columns "
                                                                   "(weighted F1 only).")] = False,
-    method: MethodOpt = None,
     modality: Annotated[Optional[str], typer.Option("--modality", help="Modality column of the results table, "
                                                                        "e.g. 'A, V, T'.")] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the confusion-matrix PNG.")] = False,
+    out: ResultOptions = ResultOptions(),
     columns: KeyedColumns = KeyedColumns(),
-    as_json: JsonOpt = False,
 ) -> None:
     from mmscore.emotion.classify import evaluate_classification
     from mmscore.emotion.report import print_classification, results_markdown, write_classification_outputs
 
-    if output is None:
+    if out.output is None:
         forbid(columns.given, ["no_plot"], "without --output (nothing is written)")
-    _check_output(output)
     result = evaluate_classification(gold, pred, preset=preset, match=match, compat=compat, valence=not no_valence,
                                      labels=[x for x in labels.split(",") if x.strip()] if labels else None,
                                      **columns.library_kwargs())
-    name = method or pred.stem
+    name = out.name(pred)
     summary = result.summary
     summary.update(method=name, modality=modality)
-    printer = _printer(as_json)
+    printer = _printer(out.as_json)
     print_classification(printer.console, summary, name)
     printer.print(results_markdown([summary], [name]))
     printer.note(summary["signature"])
-    if output is not None:
-        printer.wrote(*write_classification_outputs(summary, result.samples, output, name, plot=not no_plot))
+    if out.output is not None:
+        printer.wrote(*write_classification_outputs(summary, result.samples, out.output, name, plot=not no_plot))
     _finish(printer, summary, len(result.samples))
 
 
@@ -126,11 +118,9 @@ def ov_command(
     wheel_dir: Annotated[Optional[Path], typer.Option(
         "--wheel-dir", help="MER2025 emotion-wheel files (wheel1..5, synonym, format as CSV, or xlsx with "
                             "openpyxl): compute the wheel metric instead.")] = None,
-    output: OutOpt = None,
-    method: MethodOpt = None,
+    out: ResultOptions = ResultOptions(),
     columns: KeyedColumns = KeyedColumns(),
     judge: JudgeOptions = JudgeOptions(),
-    as_json: JsonOpt = False,
 ) -> None:
     from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
 
@@ -140,9 +130,8 @@ def ov_command(
                                                                   "wheel files)")
     if wheel_dir is not None or not judge_on:
         judge.forbid_all("without --judge" if wheel_dir is None else "with --wheel-dir")
-    _check_output(output)
-    printer = _printer(as_json)
-    name = method or pred.stem
+    printer = _printer(out.as_json)
+    name = out.name(pred)
     kwargs = columns.library_kwargs()
     if wheel_dir is not None:
         from mmscore.emotion.wheel import evaluate_wheel
@@ -159,8 +148,8 @@ def ov_command(
     summary["method"] = name
     print_summary(printer.console, summary, name)
     printer.print(results_markdown([summary], [name]))
-    if output is not None:
-        printer.wrote(*write_task_outputs(summary, samples, output, name))
+    if out.output is not None:
+        printer.wrote(*write_task_outputs(summary, samples, out.output, name))
     _finish(printer, summary, summary.get("n_samples", 0))
 
 
@@ -176,11 +165,9 @@ def emer_command(
     text_metrics: Annotated[bool, typer.Option("--text-metrics/--no-text-metrics", help="BLEU and ROUGE-L.")] = True,
     lang: Annotated[str, typer.Option("--lang", help="auto, en or zh (character tokens for Chinese).")] = "auto",
     strict: StrictOpt = False,
-    output: OutOpt = None,
-    method: MethodOpt = None,
+    out: ResultOptions = ResultOptions(),
     columns: KeyedColumns = KeyedColumns(),
     judge: JudgeOptions = JudgeOptions(),
-    as_json: JsonOpt = False,
 ) -> None:
     from mmscore.emotion.emer import evaluate_emer
     from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
@@ -188,19 +175,18 @@ def emer_command(
     if not judge_on:
         judge.forbid_all("with --no-judge")
         forbid(columns.given, ["tasks", "min_score", "strict"], "with --no-judge (they configure the judge)")
-    _check_output(output)
     summary, samples = evaluate_emer(
         gold, pred, judge=_judge_config(judge) if judge_on else None, min_score=min_score, text_metrics=text_metrics,
         tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()), lang=lang, **columns.library_kwargs("text"))
-    name = method or pred.stem
+    name = out.name(pred)
     summary["method"] = name
-    printer = _printer(as_json)
+    printer = _printer(out.as_json)
     print_summary(printer.console, summary, name)
     printer.print(results_markdown([summary], [name]))
     if summary.get("n_failed"):
         printer.warn(f"{summary['n_failed']} sample(s) could not be judged: {', '.join(summary['failed'][:10])}")
-    if output is not None:
-        printer.wrote(*write_task_outputs(summary, samples, output, name))
+    if out.output is not None:
+        printer.wrote(*write_task_outputs(summary, samples, out.output, name))
     _finish(printer, summary, len(samples), unscored=summary.get("n_failed", 0), strict=strict)
 
 
@@ -232,13 +218,6 @@ def _printer(as_json: bool) -> Any:
     from mmscore.cli.results import Printer
 
     return Printer(as_json)
-
-
-def _check_output(output: Path | None) -> None:
-    from mmscore.io.records import check_record_path
-
-    if output is not None:
-        check_record_path(output)  # an unknown extension fails before any judge request
 
 
 def _judge_config(judge: JudgeOptions) -> Any:
