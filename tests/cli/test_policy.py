@@ -74,11 +74,11 @@ def test_emotion_exit_policy(tmp_path: Path, capsys) -> None:
 def test_analyze_stats_without_pairs_exits_1(tmp_path: Path, capsys) -> None:
     from mmscore.io.experiment import scoring_dir, write_scoring
 
-    def write(root: Path, scorer: str, task_id: str) -> None:
+    def write(root: Path, scorer: str, task_id: str, score: int = 4) -> None:
         meta = {"scorer": scorer, "experiment": "exp", "model_name": "m", "task_type": "chess_task",
                 "task_id": task_id}
         folder = scoring_dir(root, "exp", "m", "chess_task", task_id)
-        write_scoring(folder / f"{scorer}.json", meta, {"solution_correctness_score": 4, "status": "completed"})
+        write_scoring(folder / f"{scorer}.json", meta, {"solution_correctness_score": score, "status": "completed"})
 
     a, b = tmp_path / "judge-eval", tmp_path / "human-eval"
     write(a, "judge-eval", "c0")
@@ -86,6 +86,13 @@ def test_analyze_stats_without_pairs_exits_1(tmp_path: Path, capsys) -> None:
     assert main(["analyze", "stats", "--a", str(a), "--b", str(b), "-o", str(tmp_path / "out"), "--no-figures"]) == 1
     assert "nothing could be scored: 0 of 0 paired items" in capsys.readouterr().err
     assert (tmp_path / "out" / "stats.json").is_file()
+    # an absurd option value: numpy's MemoryError is a usage error naming the option, not "unexpected"
+    for task_id, (score_a, score_b) in {"c2": (1, 2), "c3": (5, 4), "c4": (2, 2), "c5": (3, 5)}.items():
+        write(a, "judge-eval", task_id, score_a)
+        write(b, "human-eval", task_id, score_b)
+    argv = ["analyze", "stats", "--a", str(a), "--b", str(b), "-o", str(tmp_path / "o2"), "--no-figures"]
+    assert main([*argv, "--n-boot", "1000000000000"]) == 2
+    assert "out of memory: --n-boot 1000000000000 is probably too large" in capsys.readouterr().err
 
 
 def test_plain_errors_are_usage_errors_exit_2(tmp_path: Path, capsys) -> None:
@@ -96,6 +103,8 @@ def test_plain_errors_are_usage_errors_exit_2(tmp_path: Path, capsys) -> None:
     assert "lacks the field 'video'" in plain_error(KeyError("video"))
     assert "port is busy" in plain_error(OSError(errno.EADDRINUSE, "Address already in use"))
     assert "out of memory" in plain_error(MemoryError())
+    assert "--n-boot 1e12 is probably too large" in plain_error(MemoryError(), ["--seed", "3", "--n-boot", "1e12"])
+    assert "out of memory" in plain_error(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"))
     assert plain_error(RuntimeError("bug")) is None
     # end to end: a folder where a result file is expected
     assert main(["emotion", "table", str(tmp_path)]) == 2

@@ -49,7 +49,27 @@ def _filename(exc: OSError) -> str:
     return f"{exc.filename}: " if exc.filename else ""
 
 
-def plain_error(exc: BaseException) -> str | None:
+def _allocation_failed(message: str) -> bool:
+    """torch reports a failed allocation as RuntimeError ("DefaultCPUAllocator: can't allocate memory")."""
+    lowered = message.lower()
+    return any(text in lowered for text in ("can't allocate memory", "not enough memory", "out of memory"))
+
+
+def _largest_number_option(argv: list[str]) -> str | None:
+    """``--n-boot 1000000000000``: the option given the largest number (the likely culprit of an
+    out-of-memory error)."""
+    best: tuple[float, str] | None = None
+    for name, value in zip(argv, argv[1:], strict=False):
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if name.startswith("-") and (best is None or number > best[0]):
+            best = (number, f"{name} {value}")
+    return best[1] if best else None
+
+
+def plain_error(exc: BaseException, argv: list[str] | None = None) -> str | None:
     """A one-line message for exceptions that are the user's input or environment, not a bug
     (exit 2), or None when ``exc`` is unexpected."""
     if isinstance(exc, UnicodeDecodeError):
@@ -67,8 +87,10 @@ def plain_error(exc: BaseException) -> str | None:
         return f"the port is busy ({exc}); choose another with --port"
     if isinstance(exc, KeyError):
         return f"a record lacks the field {exc.args[0]!r} the command needs; check the input's columns/keys"
-    if isinstance(exc, MemoryError):
-        return "out of memory: an option value is too large for this machine (e.g. --batch-size, --shard-size)"
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and _allocation_failed(str(exc))):
+        culprit = _largest_number_option(argv or [])
+        return ("out of memory: " + (f"{culprit} is probably too large for this machine" if culprit else
+                                     "an option value is too large for this machine (e.g. --batch-size)"))
     if isinstance(exc, OSError):
         return f"{_filename(exc)}{exc.strerror or exc}"
     return None
@@ -95,11 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click usage errors in standalone_mode=False arrive as exceptions
         return int(exc.code or 0)
     except Exception as exc:  # click.ClickException and friends
-        return _other_exception(exc)
+        return _other_exception(exc, argv)
     return outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else 0
 
 
-def _other_exception(exc: Exception) -> int:
+def _other_exception(exc: Exception, argv: list[str]) -> int:
     click_errors, aborts = _click_exception_types()
     if isinstance(exc, aborts):
         typer.echo("Aborted.", err=True)
@@ -109,7 +131,7 @@ def _other_exception(exc: Exception) -> int:
         return exc.exit_code
     if STATE["debug"]:
         raise exc
-    message = plain_error(exc)
+    message = plain_error(exc, argv)
     if message is not None:
         typer.echo(f"Error: {message} (use --debug for a traceback)", err=True)
         return 2

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from mmscore.cli import options
 from mmscore.cli.app import EPILOG, group
 from mmscore.cli.options import (
     Bundle,
@@ -23,6 +24,16 @@ from mmscore.cli.options import (
     command,
     forbid,
 )
+
+# the judge transport options under the names other command modules imported from here before they
+# moved to mmscore.cli.options (kept so those modules keep working; new code takes JudgeOptions)
+Backoff = options.BackoffOpt
+Concurrency = options.ConcurrencyOpt
+ConnectTimeout = options.ConnectTimeoutOpt
+MaxCost = options.MaxCostOpt
+Prices = options.PricesOpt
+Retries = options.RetriesOpt
+Timeout = options.TimeoutOpt
 
 #: examples per judge (a judge registered later gets the generic openai-compatible-style one)
 EXAMPLES = {
