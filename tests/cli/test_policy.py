@@ -273,3 +273,21 @@ def test_help_texts(capsys) -> None:
         assert "<bool>" not in text and "Exit codes" in text and "Examples:" in text
         examples[" ".join(argv)] = text.split("Examples:")[1].split("Exit codes")[0]
     assert len(set(examples.values())) == len(examples)  # no command copies another's examples
+
+
+def test_run_exit_policy(tmp_path: Path, sample_images, capsys) -> None:
+    """``mmscore run``: rows an operator could not handle count as unscored, as in every command."""
+    write_table(pd.DataFrame({"image_path": [str(sample_images["red"]), str(tmp_path / "gone.png")]}),
+                tmp_path / "in.jsonl")
+    write_table(pd.DataFrame({"image_path": [str(tmp_path / "a.png"), str(tmp_path / "b.png")]}),
+                tmp_path / "none.jsonl")
+    for name, table in (("some", "in.jsonl"), ("none", "none.jsonl")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"storage:\n  first_entry_file_name: {table}\n  cache_path: {name}-cache\noperators:\n"
+            "  - name: MediaPathChecker\n    run: {input_key: image_path}\n")
+    assert main(["run", str(tmp_path / "some.yaml")]) == 0
+    assert main(["run", str(tmp_path / "some.yaml"), "--strict"]) == 1
+    assert "1 of 2 rows could not be scored (--strict)" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "none.yaml"), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert (result["rows"], result["failed"]) == (2, 2) and Path(result["written"][0]).is_file()

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmscore.cli.app import EPILOG
-from mmscore.cli.options import EngineOptions, JsonOpt, command, forbid
+from mmscore.cli.options import EngineOptions, JsonOpt, StrictOpt, command, forbid
 
 HELP = f"""Run a YAML pipeline of operators, one FileStorage step each.
 
@@ -35,6 +35,7 @@ def run_command(
     pipeline: Annotated[Optional[Path], typer.Argument(help="Pipeline YAML file.")] = None,
     list_operators: Annotated[bool, typer.Option("--list", help="List the available operators and exit.")] = False,
     engine: EngineOptions = EngineOptions(),
+    strict: StrictOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     from mmscore.cli.results import Printer
@@ -46,7 +47,7 @@ def run_command(
     if list_operators:
         if pipeline is not None:
             raise ConfigError("--list lists the operators; it runs no pipeline (drop one of them)")
-        forbid(engine.given, EngineOptions.option_names(), "with --list")
+        forbid(engine.given, [*EngineOptions.option_names(), "strict"], "with --list")
         _print_registry(printer, "operators", OPERATORS.describe(), OPERATORS.available())
         return
     if pipeline is None:
@@ -58,12 +59,30 @@ def run_command(
             printer.print(f"[bold]{name}[/bold]: added {', '.join(columns)} -> {path}")
             printer.written.append(Path(path))
             steps.append({"operator": name, "columns": list(columns), "output": str(path)})
-        printer.finish({"command": "run", "steps": steps})
+        rows, unscored = _count_unscored(Path(spec.storage["first_entry_file_name"]), Path(steps[-1]["output"]))
+        printer.finish({"command": "run", "steps": steps, "rows": rows, "failed": unscored})
+        _exit(rows, unscored, strict, steps[-1]["output"])
         return
-    _run_on_engine(spec, engine, printer)
+    result = _run_on_engine(spec, engine, printer)
+    _exit(result.rows, result.failed, strict, result.output)
 
 
-def _run_on_engine(spec, engine: EngineOptions, printer) -> None:  # noqa: ANN001 - spec: PipelineSpec
+def _count_unscored(first: Path, output: Path) -> tuple[int, int]:
+    """(rows, rows with a message in an ``*_error`` column the steps added) of the last step's file."""
+    from mmscore.io.tables import read_table
+
+    df, given = read_table(output), set(read_table(first).columns)
+    errors = [c for c in df.columns if str(c).endswith("_error") and c not in given]
+    return len(df), int(df[errors].notna().any(axis=1).sum()) if errors else 0
+
+
+def _exit(rows: int, unscored: int, strict: bool, output: object) -> None:
+    from mmscore.cli.results import exit_policy
+
+    exit_policy(scored=rows - unscored, unscored=unscored, strict=strict, output=output)
+
+
+def _run_on_engine(spec, engine: EngineOptions, printer):  # noqa: ANN001, ANN202 - spec: Pipeline
     from mmscore.engine import run_engine
     from mmscore.io.storage import FileStorage
     from mmscore.operators.registry import build_operator
@@ -83,6 +102,7 @@ def _run_on_engine(spec, engine: EngineOptions, printer) -> None:  # noqa: ANN00
     printer.finish({"command": "run", "engine": engine.engine, "rows": result.rows, "shards": result.shards,
                     "shards_run": result.shards_run, "failed": result.failed, "output": str(result.output),
                     "shard_dir": str(result.shard_dir)})
+    return result
 
 
 def _print_registry(printer, kind: str, entries: list[tuple[str, str]], available: list[str]) -> None:  # noqa: ANN001
