@@ -14,9 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from mmscore.errors import NothingScored, UnscoredRows
 
 EXIT_CODES = """Exit codes (every command): 0 every row scored; 1 --strict and some rows could not be
@@ -44,6 +41,8 @@ class Printer:
     """Where a command's results go: rich on stdout, or one JSON object with ``as_json``."""
 
     def __init__(self, as_json: bool = False) -> None:
+        from rich.console import Console
+
         self.as_json = as_json
         self.console = Console(file=io.StringIO()) if as_json else Console()
         self.errors = Console(stderr=True)
@@ -51,6 +50,8 @@ class Printer:
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
               left: Sequence[str] = ()) -> None:
+        from rich.table import Table
+
         table = Table(title=title)
         for column in columns:
             table.add_column(column, justify="left" if column in left else "right")

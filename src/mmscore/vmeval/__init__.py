@@ -14,23 +14,21 @@ Custom scorers: subclass :class:`Scorer` or :class:`VLMScorer` and decorate with
 :func:`register_scorer` (see :mod:`mmscore.vmeval.scorers`).
 """
 
-from mmscore.vmeval.prompts import PromptTemplate, load_prompt
-from mmscore.vmeval.runner import RunSummary, TaskOutcome, rebuild_aggregate, run_scoring, score_experiment
-from mmscore.vmeval.scorers import (
-    GPT4OScorer,
-    InternVLScorer,
-    OpenAICompatibleScorer,
-    Scorer,
-    ScoreResult,
-    SkipTask,
-    VLMScorer,
-    available_scorers,
-    make_vlm_scorer,
-    register_scorer,
-    resolve_scorer_class,
-)
-from mmscore.vmeval.verdict import Verdict, parse_verdict
-from mmscore.vmeval.voting import VOTE_METHODS, Vote, combine
+from importlib import import_module
+from typing import Any
+
+# names -> defining module, imported on first use: ``mmscore --help`` reads the scorer registry
+# (mmscore.vmeval.registry) without loading the runner, the prompts or the judge client
+_EXPORTS = {
+    "PromptTemplate": "prompts", "load_prompt": "prompts",
+    "RunSummary": "runner", "TaskOutcome": "runner", "rebuild_aggregate": "runner", "run_scoring": "runner",
+    "score_experiment": "runner",
+    "GPT4OScorer": "scorers", "InternVLScorer": "scorers", "OpenAICompatibleScorer": "scorers", "Scorer": "scorers",
+    "ScoreResult": "scorers", "SkipTask": "scorers", "VLMScorer": "scorers", "available_scorers": "scorers",
+    "make_vlm_scorer": "scorers", "register_scorer": "scorers", "resolve_scorer_class": "scorers",
+    "Verdict": "verdict", "parse_verdict": "verdict",
+    "VOTE_METHODS": "voting", "Vote": "voting", "combine": "voting",
+}
 
 __all__ = [
     "GPT4OScorer",
@@ -60,9 +58,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "HumanScorer":
         from mmscore.human import HumanScorer
 
         return HumanScorer
+    if name in _EXPORTS:
+        value = getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'mmscore.vmeval' has no attribute {name!r}")
