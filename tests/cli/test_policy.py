@@ -244,7 +244,8 @@ def test_score_subcommands_come_from_the_scorer_registry(capsys) -> None:
     judges = {c.name for c in group("score").registered_commands} - {"human", "custom"}
     assert {"gpt4o", "internvl", "openai-compatible"} <= judges <= set(SCORERS.names())
     assert main(["score", "--help"]) == 0
-    assert all(name in capsys.readouterr().out for name in judges)
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in judges), (judges, listed)
 
 
 # --------------------------------------------------------------------------- one judge configuration
