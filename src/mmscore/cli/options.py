@@ -24,6 +24,11 @@ from mmscore.engine import DEFAULT_SHARD_SIZE
 F = TypeVar("F", bound=Callable[..., Any])
 
 # --------------------------------------------------------------------------- shared options
+# bundle options are listed under their own heading in --help
+_engine = functools.partial(typer.Option, rich_help_panel="Engine (sharded, restartable)")
+_judge = functools.partial(typer.Option, rich_help_panel="Judge")
+_columns = functools.partial(typer.Option, rich_help_panel="Columns")
+
 DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="cuda, mps or cpu (default: best available).")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Encoder batch size.")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file; its extension names the "
@@ -113,21 +118,21 @@ class Bundle:
         forbid(self.given, self.option_names(), reason)
 
 
-EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="local or ray: score shard by shard, "
+EngineOpt = Annotated[Optional[str], _engine("--engine", help="local or ray: score shard by shard, "
                       "restartable (a re-run resumes from the completed shards); ray needs 'mmscore\\[ray]'.")]
-AddressOpt = Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (auto, "
+AddressOpt = Annotated[Optional[str], _engine("--address", help="Ray cluster address (auto, "
                        "ray://host:10001); default: start Ray on this machine. Needs --engine ray.")]
-NumWorkersOpt = Annotated[Optional[int], typer.Option("--num-workers", min=1, help="Ray model actors "
+NumWorkersOpt = Annotated[Optional[int], _engine("--num-workers", min=1, help="Ray model actors "
                           "(default: one per GPU with --num-gpus-per-worker, else one per CPU). Needs --engine ray.")]
-NumGpusOpt = Annotated[float, typer.Option("--num-gpus-per-worker", min=0.0, help="GPUs per Ray model actor "
+NumGpusOpt = Annotated[float, _engine("--num-gpus-per-worker", min=0.0, help="GPUs per Ray model actor "
                        "(fractions share a GPU). Needs --engine ray.")]
-ShardSizeOpt = Annotated[int, typer.Option("--shard-size", min=1, help="Rows per shard: the unit of output "
+ShardSizeOpt = Annotated[int, _engine("--shard-size", min=1, help="Rows per shard: the unit of output "
                          "files and of restart. Needs --engine.")]
-ShardDirOpt = Annotated[Optional[Path], typer.Option("--shard-dir", help="Folder for the shards and their "
+ShardDirOpt = Annotated[Optional[Path], _engine("--shard-dir", help="Folder for the shards and their "
                         "completion markers (default: <output>.shards). Needs --engine.")]
 OldShardDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", hidden=True,
                                                         help="Old name of --shard-dir.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Discard the shards of a previous, different job "
+OverwriteOpt = Annotated[bool, _engine("--overwrite", help="Discard the shards of a previous, different job "
                          "in the shard folder instead of refusing. Needs --engine.")]
 
 _RAY_ONLY = ("address", "num_workers", "num_gpus_per_worker")
@@ -164,30 +169,30 @@ class EngineOptions(Bundle):
                 "output_dir": self.shard_dir, "overwrite": self.overwrite}
 
 
-BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL ending in /v1 "
+BaseUrlOpt = Annotated[Optional[str], _judge("--base-url", help="OpenAI-compatible base URL ending in /v1 "
                        "(default: the judge's own, e.g. api.openai.com for gpt4o and the emotion judges, "
                        "$OPENAI_BASE_URL for the emotion judges when set).")]
 OldBaseUrlOpt = Annotated[Optional[str], typer.Option("--judge-url", hidden=True, help="Old name of --base-url.")]
-JudgeModelOpt = Annotated[Optional[str], typer.Option("--model", help="Judge model (default: gpt-4o, or the "
+JudgeModelOpt = Annotated[Optional[str], _judge("--model", help="Judge model (default: gpt-4o, or the "
                           "server's only model for internvl/openai-compatible).")]
 OldJudgeModelOpt = Annotated[Optional[str], typer.Option("--judge-model", hidden=True, help="Old name of --model.")]
-ApiKeyEnvOpt = Annotated[Optional[str], typer.Option("--api-key-env", help="Environment variable holding the API "
+ApiKeyEnvOpt = Annotated[Optional[str], _judge("--api-key-env", help="Environment variable holding the API "
                          "key (default: OPENAI_API_KEY for OpenAI, VISION_API_KEY for internvl).")]
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Judge requests in flight at once.")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.001, help="Read timeout per request, seconds.")]
-ConnectTimeoutOpt = Annotated[float, typer.Option("--connect-timeout", min=0.001, help="Connect timeout, seconds.")]
-RetriesOpt = Annotated[int, typer.Option("--retries", min=0, help="Retries on 429/5xx/timeouts (backoff + jitter).")]
-BackoffOpt = Annotated[float, typer.Option("--backoff", min=0.0, help="Base delay of the exponential retry "
+ConcurrencyOpt = Annotated[int, _judge("--concurrency", "-c", min=1, help="Judge requests in flight at once.")]
+TimeoutOpt = Annotated[float, _judge("--timeout", min=0.001, help="Read timeout per request, seconds.")]
+ConnectTimeoutOpt = Annotated[float, _judge("--connect-timeout", min=0.001, help="Connect timeout, seconds.")]
+RetriesOpt = Annotated[int, _judge("--retries", min=0, help="Retries on 429/5xx/timeouts (backoff + jitter).")]
+BackoffOpt = Annotated[float, _judge("--backoff", min=0.0, help="Base delay of the exponential retry "
                        "backoff, seconds (attempt k waits ~base*2^k).")]
-CacheOpt = Annotated[Optional[Path], typer.Option("--cache", help="SQLite cache of judge replies: re-runs of the "
+CacheOpt = Annotated[Optional[Path], _judge("--cache", help="SQLite cache of judge replies: re-runs of the "
                      "same requests are free (mmscore score: default <output-dir>/judge-cache.sqlite).")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the judge response cache.")]
-MaxCostOpt = Annotated[Optional[float], typer.Option("--max-cost", min=0.0, help="Stop starting requests once "
+NoCacheOpt = Annotated[bool, _judge("--no-cache", help="Do not read or write the judge response cache.")]
+MaxCostOpt = Annotated[Optional[float], _judge("--max-cost", min=0.0, help="Stop starting requests once "
                        "this many US$ are spent (estimated); exit 3, re-run to continue.")]
-PricesOpt = Annotated[Optional[Path], typer.Option("--prices", help="JSON/YAML price table {model: {input: $/1M, "
+PricesOpt = Annotated[Optional[Path], _judge("--prices", help="JSON/YAML price table {model: {input: $/1M, "
                       "output: $/1M}} (defaults: gpt-4o family).")]
-TemperatureOpt = Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature.")]
-MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", min=1, help="Reply token limit.")]
+TemperatureOpt = Annotated[float, _judge("--temperature", min=0.0, help="Sampling temperature.")]
+MaxTokensOpt = Annotated[int, _judge("--max-tokens", min=1, help="Reply token limit.")]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,14 +304,14 @@ DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder h
                                                     "$VMEVAL_DATA_DIR, else ./data).")]
 
 
-GoldVideoKeyOpt = Annotated[Optional[str], typer.Option("--gold-video-key", help="Video-name column of the gold "
+GoldVideoKeyOpt = Annotated[Optional[str], _columns("--gold-video-key", help="Video-name column of the gold "
                             "file (default: first of video_name, name, names, video, id, ...).")]
-PredVideoKeyOpt = Annotated[Optional[str], typer.Option("--pred-video-key", help="Video-name column of the "
+PredVideoKeyOpt = Annotated[Optional[str], _columns("--pred-video-key", help="Video-name column of the "
                             "predictions.")]
-GoldLabelKeyOpt = Annotated[Optional[str], typer.Option("--gold-label-key", help="Gold answer column: label, "
+GoldLabelKeyOpt = Annotated[Optional[str], _columns("--gold-label-key", help="Gold answer column: label, "
                             "open-set labels or reference description (default: emotion_label, emotion, label, "
                             "openset, reason, ...).")]
-PredLabelKeyOpt = Annotated[Optional[str], typer.Option("--pred-label-key", help="Prediction column (default: "
+PredLabelKeyOpt = Annotated[Optional[str], _columns("--pred-label-key", help="Prediction column (default: "
                             "prediction, pred, answer, emotion, openset, ...).")]
 OldGoldVideoKeyOpt = Annotated[Optional[str], typer.Option("--gold-key-column", hidden=True)]
 OldPredVideoKeyOpt = Annotated[Optional[str], typer.Option("--pred-key-column", hidden=True)]
