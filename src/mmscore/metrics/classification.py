@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from mmscore.errors import MetricInputError, MetricOptionError
+
 
 @dataclass(frozen=True)
 class ConfusionMatrix:
@@ -63,19 +65,23 @@ def confusion_matrix(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[
     gold = list(gold)
     pred = list(pred)
     if len(gold) != len(pred):
-        raise ValueError(f"gold has {len(gold)} labels but pred has {len(pred)}")
+        raise MetricInputError(
+            "gold and pred", "one prediction per gold label", f"gold has {len(gold)} labels but pred has {len(pred)}"
+        )
     if labels is None:
         labels = sorted({*gold, *(p for p in pred if p is not None)}, key=str)
     labels = tuple(labels)
     index = {label: i for i, label in enumerate(labels)}
     if len(index) != len(labels):
-        raise ValueError(f"labels contain duplicates: {list(labels)}")
+        raise MetricOptionError("labels", "distinct labels", list(labels))
     k = len(labels)
     matrix = np.zeros((k, k), dtype=np.int64)
     other = np.zeros(k, dtype=np.int64)
     for position, (g, p) in enumerate(zip(gold, pred, strict=False)):
         if g not in index:
-            raise ValueError(f"gold label {g!r} at position {position} is not in the label set {list(labels)}")
+            raise MetricInputError(
+                f"gold label at position {position}", f"one of the label set {list(labels)}", repr(g)
+            )
         j = index.get(p)
         if j is None:
             other[index[g]] += 1
@@ -176,7 +182,7 @@ def mean_squared_error(gold: Sequence[float], pred: Sequence[float]) -> float:
     g = np.asarray(gold, dtype=np.float64)
     p = np.asarray(pred, dtype=np.float64)
     if g.shape != p.shape:
-        raise ValueError(f"gold has shape {g.shape} but pred has {p.shape}")
+        raise MetricInputError("gold and pred", "arrays of the same shape", f"gold {g.shape} and pred {p.shape}")
     if g.size == 0:
         return float("nan")
     return float(np.mean((g - p) ** 2))
@@ -193,7 +199,9 @@ def set_overlap(gold: set[str], pred: set[str]) -> tuple[float, float]:
     The caller must skip samples whose gold set is empty (recall would be 0/0).
     """
     if not gold:
-        raise ValueError("gold set is empty: such samples are skipped, not scored")
+        raise MetricInputError(
+            "gold set", "at least one label (samples without one are skipped, not scored)", "an empty set"
+        )
     if not pred:
         return 0.0, 0.0
     hits = len(gold & pred)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError
 
 #: Hessel et al.'s rescaling weight for CLIP-S.
 CLIPSCORE_W = 2.5
@@ -38,7 +38,7 @@ def _as_2d(x: Any, name: str) -> torch.Tensor:
     if tensor.ndim == 1:
         tensor = tensor.unsqueeze(0)
     if tensor.ndim != 2:
-        raise InputError(f"{name}: expected a [N, D] embedding matrix, got shape {tuple(tensor.shape)}")
+        raise MetricInputError(name, "a [N, D] embedding matrix", f"shape {tuple(tensor.shape)}")
     return tensor.detach().to(torch.float32).cpu()
 
 
@@ -52,8 +52,8 @@ def paired_cosine(a: Any, b: Any) -> torch.Tensor:
     """Cosine of row i of ``a`` with row i of ``b`` → ``[N]``."""
     a_n, b_n = l2_normalize(a, "first embeddings"), l2_normalize(b, "second embeddings")
     if a_n.shape != b_n.shape:
-        raise InputError(
-            f"expected paired embeddings of the same shape, got {tuple(a_n.shape)} and {tuple(b_n.shape)}"
+        raise MetricInputError(
+            "paired embeddings", "two matrices of the same shape", f"{tuple(a_n.shape)} and {tuple(b_n.shape)}"
         )
     return (a_n * b_n).sum(dim=-1)
 
@@ -97,15 +97,24 @@ def max_reference_cosine(
     refs = l2_normalize(reference_embeddings, "reference embeddings")
     index = torch.as_tensor(np.asarray(reference_index), dtype=torch.long).reshape(-1)
     if index.numel() != refs.shape[0]:
-        raise InputError(f"reference_index has {index.numel()} entries for {refs.shape[0]} references")
+        raise MetricInputError(
+            "reference_index", f"one entry per reference ({refs.shape[0]})", f"{index.numel()} entries"
+        )
     if index.numel() and (index.min() < 0 or index.max() >= cands.shape[0]):
-        raise InputError(f"reference_index must lie in [0, {cands.shape[0] - 1}]")
+        raise MetricInputError(
+            "reference_index", f"candidate indices in [0, {cands.shape[0] - 1}]",
+            f"values from {int(index.min())} to {int(index.max())}",
+        )
     sims = (cands[index] * refs).sum(dim=-1)
     best = torch.full((cands.shape[0],), float("-inf"))
     best = best.scatter_reduce(0, index, sims, reduce="amax", include_self=True)
     missing = torch.isinf(best).nonzero().flatten().tolist()
     if missing:
-        raise InputError(f"candidates {missing[:10]} have no reference caption; RefCLIP-S needs at least one")
+        raise MetricInputError(
+            f"candidates {missing[:10]} have no reference caption",
+            "at least one reference per candidate for RefCLIP-S",
+            f"{len(missing)} candidate(s) without one",
+        )
     return best
 
 
@@ -197,9 +206,9 @@ def specificity(
     Pos and Neg are means over the samples that are not skipped (see :func:`specificity_sample`).
     """
     if len(positive_sims) != len(negative_sims):
-        raise InputError(
-            f"specificity needs one negative list per sample: got {len(positive_sims)} positive "
-            f"and {len(negative_sims)} negative lists"
+        raise MetricInputError(
+            "specificity", "one negative list per sample",
+            f"{len(positive_sims)} positive and {len(negative_sims)} negative lists",
         )
     pos_values: list[float] = []
     neg_values: list[float] = []
@@ -211,9 +220,9 @@ def specificity(
         neg_values.append(result[1])
     skipped = len(positive_sims) - len(pos_values)
     if not pos_values:
-        raise InputError(
-            f"no sample has enough captions for the specificity metric ({skipped} skipped; each needs at "
-            "least 3 caption/negative pairs)"
+        raise MetricInputError(
+            "specificity: no sample has enough captions", "a sample with at least 3 caption/negative pairs",
+            f"{skipped} sample(s), all too short",
         )
     pos_mean, neg_mean = float(np.mean(pos_values)), float(np.mean(neg_values))
     return SpecificityResult(

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mmscore.errors import ConfigError, require
+from mmscore.errors import MetricOptionError, require
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _CJK_OR_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]|[a-z0-9]+")
@@ -34,16 +34,18 @@ def has_cjk(texts: Sequence[str]) -> bool:
 def _as_reference_lists(references: Sequence[str] | Sequence[Sequence[str]], n: int) -> list[list[str]]:
     refs = [[r] if isinstance(r, str) else list(r) for r in references]
     if len(refs) != n:
-        raise ConfigError(f"{n} hypotheses but {len(refs)} references")
+        raise MetricOptionError(
+            "references", "one reference (or list) per hypothesis", f"{n} hypotheses but {len(refs)} references"
+        )
     for i, r in enumerate(refs):
         if not r:
-            raise ConfigError(f"hypothesis {i} has no reference")
+            raise MetricOptionError(f"references of hypothesis {i}", "at least one reference", "none")
     return refs
 
 
 def _resolve_lang(lang: str, texts: Sequence[str]) -> str:
     if lang not in LANGS:
-        raise ConfigError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+        raise MetricOptionError("lang", f"one of {', '.join(LANGS)}", repr(lang))
     if lang == "auto":
         return "zh" if has_cjk(texts) else "en"
     return lang
@@ -65,7 +67,9 @@ def bleu(
     refs = _as_reference_lists(references, len(hyps))
     counts = {len(r) for r in refs}
     if len(counts) != 1:
-        raise ConfigError("every hypothesis needs the same number of references for corpus BLEU")
+        raise MetricOptionError(
+            "references", "the same number per hypothesis for corpus BLEU", f"counts {sorted({len(r) for r in refs})}"
+        )
     resolved = _resolve_lang(lang, [t for r in refs for t in r] + hyps)
     metric = sacrebleu.metrics.BLEU(lowercase=lowercase, tokenize="zh" if resolved == "zh" else "13a")
     streams = [list(stream) for stream in zip(*refs, strict=False)]

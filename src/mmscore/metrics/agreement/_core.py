@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from mmscore.defaults import SUCCESS_THRESHOLD
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError
 
 SCALE: tuple[int, ...] = (1, 2, 3, 4, 5)
 
@@ -84,11 +84,13 @@ def degenerate(
 def score_vector(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(x, dtype=float)
     if arr.ndim != 1:
-        raise InputError(f"{name}: expected a 1-D sequence of scores, got shape {arr.shape}")
+        raise MetricInputError(name, "a 1-D sequence of scores", f"shape {arr.shape}")
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
-        raise InputError(
-            f"{name}: value at position {int(bad[0])} is not a finite number ({float(arr[bad[0]])})"
+        raise MetricInputError(
+            f"{name}: value at position {int(bad[0])} is not a finite number",
+            "a finite score (leave unrated items out)",
+            float(arr[bad[0]]),
         )
     return arr
 
@@ -96,7 +98,7 @@ def score_vector(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
 def paired_vectors(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     x, y = score_vector(a, "a"), score_vector(b, "b")
     if x.shape != y.shape:
-        raise InputError(f"paired statistics need a and b of equal length, got {x.size} and {y.size}")
+        raise MetricInputError("a and b", "paired sequences of equal length", f"{x.size} and {y.size}")
     return x, y
 
 
@@ -104,9 +106,11 @@ def on_categories(x: np.ndarray, labels: Sequence[int], name: str) -> np.ndarray
     allowed = np.asarray(labels)
     off = np.flatnonzero(~np.isin(x, allowed))
     if off.size:
-        raise InputError(
-            f"{name}: value {fmt(x[off[0]])} at position {int(off[0])} is not one of the "
-            f"categories {list(labels)}"
+        value = fmt(x[off[0]])
+        raise MetricInputError(
+            f"{name}: value {value} at position {int(off[0])} is not one of the categories {list(labels)}",
+            "a rating on that scale",
+            value,
         )
     return x
 

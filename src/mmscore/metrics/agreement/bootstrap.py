@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricOptionError
 from mmscore.metrics.agreement._core import (
     NOTE_BOOT_CONSTANT,
     NOTE_TOO_FEW,
@@ -24,7 +24,7 @@ DEFAULT_N_BOOT = 2000
 def bootstrap_indices(n: int, n_boot: int, seed: int | None) -> np.ndarray:
     """``(n_boot, n)`` resampling indices, identical to scipy.stats.bootstrap's draws for this seed."""
     if n_boot < 1:
-        raise InputError(f"n_boot must be at least 1, got {n_boot}")
+        raise MetricOptionError("n_boot", "at least 1 resample", n_boot)
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
 

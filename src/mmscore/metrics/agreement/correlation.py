@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricOptionError
 from mmscore.metrics.agreement._core import (
     NOTE_CONSTANT,
     NOTE_TOO_FEW,
@@ -68,7 +68,7 @@ def correlation(
     undefined) are dropped and counted in ``n_boot_valid``.
     """
     if kind not in _CORRELATIONS:
-        raise InputError(f"unknown correlation {kind!r}; choose one of {sorted(_CORRELATIONS)}")
+        raise MetricOptionError("correlation kind", f"one of {sorted(_CORRELATIONS)}", repr(kind))
     label, point, boot = _CORRELATIONS[kind]
     x, y = paired_vectors(a, b)
     n = x.size

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError, MetricOptionError
 from mmscore.metrics.agreement._core import (
     NOTE_ALL_ZERO,
     NOTE_CONSTANT_DIFF,
@@ -62,7 +62,7 @@ def tost_paired(
     which the interval would fit inside the margin if the observed mean and sd stayed the same.
     """
     if margin <= 0:
-        raise InputError(f"the equivalence margin must be positive, got {margin}")
+        raise MetricOptionError("margin", "a positive equivalence margin", margin)
     x, y = paired_vectors(a, b)
     d = x - y
     n = d.size
@@ -178,7 +178,7 @@ def precision_curve(
         n_values = sorted({int(v) for v in np.unique(np.geomspace(5, top, 40).round())} | {n})
     ns = np.asarray(list(n_values), dtype=int)
     if (ns < 2).any():
-        raise InputError("precision_curve: every n must be at least 2")
+        raise MetricInputError("precision_curve n_values", "every n at least 2", ns[ns < 2].tolist())
     if sd == 0:
         what = "a planning estimate"
         note = (

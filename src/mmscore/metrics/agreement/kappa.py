@@ -10,7 +10,7 @@ import numpy as np
 from scipy import stats
 
 from mmscore.defaults import SUCCESS_THRESHOLD
-from mmscore.errors import InputError
+from mmscore.errors import MetricOptionError
 from mmscore.metrics.agreement._core import (
     NOTE_KAPPA_CONSTANT,
     NOTE_KAPPA_NO_VARIANCE,
@@ -70,7 +70,7 @@ def cohen_kappa(
     x, y = on_categories(x, labels, "a"), on_categories(y, labels, "b")
     kind = weights or "unweighted"
     if weights not in (None, "linear", "quadratic"):
-        raise InputError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+        raise MetricOptionError("weights", "None, 'linear' or 'quadratic'", repr(weights))
     what = f"Cohen's kappa ({kind})"
     method = f"{what} on categories {labels}; z-test of kappa=0 and Wald CI (Fleiss-Cohen-Everitt variances)"
     n = x.size

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError, MetricOptionError
 from mmscore.metrics.agreement._core import (
     NOTE_NO_PAIRABLE,
     NOTE_NO_VARIATION,
@@ -67,12 +67,17 @@ def krippendorff_alpha(
     (2004) resampling of pairable values.
     """
     if level not in ("nominal", "ordinal", "interval", "ratio"):
-        raise InputError(f"level must be nominal, ordinal, interval or ratio, got {level!r}")
+        raise MetricOptionError("level", "nominal, ordinal, interval or ratio", repr(level))
     arr = np.asarray(data, dtype=float)
     if arr.ndim != 2:
-        raise InputError(f"krippendorff_alpha: expected raters x units, got shape {arr.shape}")
+        raise MetricInputError("krippendorff_alpha", "a raters x units array", f"shape {arr.shape}")
     if np.isinf(arr).any():
-        raise InputError("krippendorff_alpha: infinite values are not ratings (use NaN for missing)")
+        rater, unit = (int(i) for i in np.argwhere(np.isinf(arr))[0])
+        raise MetricInputError(
+            "krippendorff_alpha",
+            "finite ratings with NaN for 'not rated'",
+            f"{arr[rater, unit]} (rater {rater}, unit {unit})",
+        )
     what = f"Krippendorff's alpha ({level})"
     method = what + (f"; percentile unit-bootstrap CI ({n_boot} resamples, seed {seed})" if n_boot else "")
     has_ci = n_boot > 0

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricOptionError
 from mmscore.metrics.agreement._core import (
     NOTE_ALL_ZERO,
     NOTE_CONSTANT_DIFF,
@@ -83,7 +83,7 @@ def rank_biserial(d: Sequence[float] | np.ndarray, zero_method: str = "pratt") -
     if zero_method == "wilcox":
         arr = arr[arr != 0]
     elif zero_method != "pratt":
-        raise InputError(f"zero_method must be 'pratt' or 'wilcox', got {zero_method!r}")
+        raise MetricOptionError("zero_method", "'pratt' or 'wilcox'", repr(zero_method))
     ranks = stats.rankdata(np.abs(arr))
     plus, minus = ranks[arr > 0].sum(), ranks[arr < 0].sum()
     total = plus + minus

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError
 from mmscore.metrics.agreement._core import (
     NOTE_TOO_FEW,
     StatResult,
@@ -31,7 +31,7 @@ def mcnemar_test(
     x = np.asarray(a_success, dtype=bool)
     y = np.asarray(b_success, dtype=bool)
     if x.shape != y.shape or x.ndim != 1:
-        raise InputError(f"mcnemar_test needs two 1-D arrays of equal length, got {x.shape} and {y.shape}")
+        raise MetricInputError("mcnemar_test", "two 1-D arrays of equal length", f"shapes {x.shape} and {y.shape}")
     n = x.size
     only_a, only_b = int((x & ~y).sum()), int((~x & y).sum())
     extra = {

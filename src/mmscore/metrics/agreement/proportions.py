@@ -10,7 +10,7 @@ import numpy as np
 from scipy import stats
 
 from mmscore.defaults import SUCCESS_THRESHOLD
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError
 from mmscore.metrics.agreement._core import (
     StatResult,
     degenerate,
@@ -26,7 +26,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> StatRes
     ``centre = (p + z²/2n) / (1 + z²/n)``, ``half = z / (1 + z²/n) * sqrt(p(1-p)/n + z²/4n²)``.
     """
     if n < 0 or successes < 0 or successes > n:
-        raise InputError(f"wilson_interval: need 0 <= successes <= n, got successes={successes}, n={n}")
+        raise MetricInputError("wilson_interval", "0 <= successes <= n", f"successes={successes}, n={n}")
     method = "Wilson score interval"
     if n == 0:
         return degenerate(
