@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
 from mmscore.io.cells import clean_text, text_list
 from mmscore.io.media import SampledFrames, SamplingSpec, default_workers, iter_sample_with_spec, sampling_spec
@@ -57,7 +58,7 @@ from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_MODEL = CLIP_MODEL
 ERROR_COLUMN = "emscore_error"
 DETAILS_COLUMN = "frame_details"
 #: texts encoded per forward chunk (token tensors are [chunk, context, D]: keep memory bounded)
