@@ -163,7 +163,13 @@ def accuracy(gold: Sequence[Any], pred: Sequence[Any]) -> float:
 
 
 def weighted_f1(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[Any] | None = None) -> float:
-    """Support-weighted F1 (MER's WAF; sklearn ``f1_score(average='weighted')``)."""
+    """Support-weighted F1 (MER's WAF; sklearn ``f1_score(average='weighted')``).
+
+    Example: F1 of 'a' is 2/3 (support 2), of 'b' 2/3 (support 1):
+
+    >>> round(weighted_f1(["a", "a", "b"], ["a", "b", "b"]), 4)
+    0.6667
+    """
     return classification_scores(gold, pred, labels)["weighted_f1"]
 
 
@@ -173,12 +179,22 @@ def macro_f1(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[Any] | N
 
 
 def uar(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[Any] | None = None) -> float:
-    """Unweighted average recall over classes with gold samples (= balanced accuracy)."""
+    """Unweighted average recall over classes with gold samples (= balanced accuracy).
+
+    Example: recall of 'a' is 1/2, of 'b' 1, so UAR = 3/4:
+
+    >>> uar(["a", "a", "b"], ["a", "b", "b"])
+    0.75
+    """
     return classification_scores(gold, pred, labels)["uar"]
 
 
 def mean_squared_error(gold: Sequence[float], pred: Sequence[float]) -> float:
-    """Plain MSE (MER2023 valence; sklearn ``mean_squared_error``)."""
+    """Plain MSE (MER2023 valence; sklearn ``mean_squared_error``).
+
+    >>> mean_squared_error([1.0, 2.0], [2.0, 4.0])
+    2.5
+    """
     g = np.asarray(gold, dtype=np.float64)
     p = np.asarray(pred, dtype=np.float64)
     if g.shape != p.shape:
@@ -189,7 +205,11 @@ def mean_squared_error(gold: Sequence[float], pred: Sequence[float]) -> float:
 
 
 def mer2023_combined(weighted_f1_score: float, valence_mse: float) -> float:
-    """MER2023 MER-MULTI / MER-NOISE overall score: ``WAF − 0.25 × valence MSE``."""
+    """MER2023 MER-MULTI / MER-NOISE overall score: ``WAF − 0.25 × valence MSE``.
+
+    >>> mer2023_combined(0.8, 0.4)
+    0.7
+    """
     return float(weighted_f1_score - 0.25 * valence_mse)
 
 
@@ -197,6 +217,11 @@ def set_overlap(gold: set[str], pred: set[str]) -> tuple[float, float]:
     """Per-sample set precision and recall (MER-OV); an empty prediction scores (0, 0).
 
     The caller must skip samples whose gold set is empty (recall would be 0/0).
+
+    Example: one of three predicted labels is right, and it is one of two gold labels:
+
+    >>> set_overlap({"happy", "surprise"}, {"happy", "sad", "angry"})
+    (0.3333333333333333, 0.5)
     """
     if not gold:
         raise MetricInputError(
@@ -209,5 +234,9 @@ def set_overlap(gold: set[str], pred: set[str]) -> tuple[float, float]:
 
 
 def f_from_precision_recall(precision: float, recall: float) -> float:
-    """``2PR/(P+R)`` with 0 when both are 0 (MER2026's guard; MER2025 would divide by zero)."""
+    """``2PR/(P+R)`` with 0 when both are 0 (MER2026's guard; MER2025 would divide by zero).
+
+    >>> f_from_precision_recall(0.5, 0.25), f_from_precision_recall(0.0, 0.0)
+    (0.3333333333333333, 0.0)
+    """
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)

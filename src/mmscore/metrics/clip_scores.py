@@ -49,7 +49,13 @@ def l2_normalize(x: Any, name: str = "embeddings") -> torch.Tensor:
 
 
 def paired_cosine(a: Any, b: Any) -> torch.Tensor:
-    """Cosine of row i of ``a`` with row i of ``b`` → ``[N]``."""
+    """Cosine of row i of ``a`` with row i of ``b`` → ``[N]``.
+
+    Example: rows are normalised first, so (3, 4) against (1, 0) gives 3/5:
+
+    >>> paired_cosine(torch.tensor([[3.0, 4.0]]), torch.tensor([[1.0, 0.0]]))
+    tensor([0.6000])
+    """
     a_n, b_n = l2_normalize(a, "first embeddings"), l2_normalize(b, "second embeddings")
     if a_n.shape != b_n.shape:
         raise MetricInputError(
@@ -68,7 +74,11 @@ def longclip_score(image_embeddings: Any, text_embeddings: Any) -> torch.Tensor:
 
 
 def specs_score(image_embeddings: Any, text_embeddings: Any) -> torch.Tensor:
-    """SPECS ``clamp((cos + 1) / 2, min=0)`` per pair (range [0, 1]; use a SPECS checkpoint)."""
+    """SPECS ``clamp((cos + 1) / 2, min=0)`` per pair (range [0, 1]; use a SPECS checkpoint).
+
+    >>> specs_score(torch.tensor([[1.0, 0.0]]), torch.tensor([[-1.0, 0.0]]))
+    tensor([0.])
+    """
     return ((paired_cosine(image_embeddings, text_embeddings) + 1.0) / 2.0).clamp_min(0.0)
 
 
@@ -92,6 +102,13 @@ def max_reference_cosine(
     ``reference_embeddings`` is the flat ``[M, D]`` matrix of every reference and
     ``reference_index[m]`` the candidate row reference ``m`` belongs to. A candidate with no
     reference is an error (RefCLIP-S is undefined for it).
+
+    Example: candidate 0 owns references 0 and 1 (cos 0 and 1), candidate 1 owns reference 2 (cos 0.6):
+
+    >>> c = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> r = torch.tensor([[0.0, 1.0], [2.0, 0.0], [0.8, 0.6]])
+    >>> max_reference_cosine(c, r, [0, 0, 1])
+    tensor([1.0000, 0.6000])
     """
     cands = l2_normalize(candidate_embeddings, "candidate embeddings")
     refs = l2_normalize(reference_embeddings, "reference embeddings")
@@ -119,7 +136,11 @@ def max_reference_cosine(
 
 
 def harmonic_mean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``2ab / (a + b)``, defined as 0 where ``a + b == 0`` (both scores are non-negative here)."""
+    """``2ab / (a + b)``, defined as 0 where ``a + b == 0`` (both scores are non-negative here).
+
+    >>> harmonic_mean(torch.tensor([1.0, 0.0]), torch.tensor([0.5, 0.0]))
+    tensor([0.6667, 0.0000])
+    """
     total = a + b
     return torch.where(total > 0, 2.0 * a * b / total.where(total > 0, torch.ones_like(total)), torch.zeros_like(total))
 
@@ -133,6 +154,12 @@ def refclip_score(
     The paper clips the reference term at 0; the authors' script (``clipscore.py``) does not,
     which can give a negative or unbounded "harmonic mean". We follow the paper. As in the
     script, references are encoded with the same ``"A photo depicts "`` prefix as candidates.
+
+    Example: CLIP-S = 2.5 * cos 0 deg = 2.5 and the best reference cosine is 1: H-Mean = 2 * 2.5 / 3.5:
+
+    >>> one = torch.tensor([[1.0, 0.0]])
+    >>> refclip_score(one, one, one, [0])
+    tensor([1.4286])
     """
     clip_s = clip_score(image_embeddings, candidate_embeddings, w=w)
     ref_term = max_reference_cosine(candidate_embeddings, reference_embeddings, reference_index).clamp_min(0.0)
@@ -140,7 +167,11 @@ def refclip_score(
 
 
 def with_prefix(texts: Sequence[str], prefix: str | None = CLIPSCORE_PREFIX) -> list[str]:
-    """Prepend the CLIPScore prompt, adding the separating space as the reference code does."""
+    """Prepend the CLIPScore prompt, adding the separating space as the reference code does.
+
+    >>> with_prefix(["a red square"])
+    ['A photo depicts a red square']
+    """
     if not prefix:
         return list(texts)
     if not prefix.endswith(" "):

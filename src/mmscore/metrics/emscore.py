@@ -128,6 +128,13 @@ def compute_idf(documents: Iterable[Sequence[int]] | torch.Tensor) -> IdfTable:
     Each row's set of ids counts once (so the pad id 0 is a key, with df = number of rows shorter
     than the context). The largest key (EOT) is then set to the mean over all keys, computed
     with its own pre-override value in the mean, as the official ``get_idf_dict`` does.
+
+    Example: of three documents, token 5 is in two (idf log(4/3)), token 6 in one (log(4/2)) and
+    SOT in all (log 1 = 0); idf = log((N + 1) / (df + 1)):
+
+    >>> t = compute_idf([[49406, 5, 49407], [49406, 5, 6, 49407], [49406, 7, 49407]])
+    >>> round(t.weights[5], 4), round(t.weights[6], 4), t.weights[49406]
+    (0.2877, 0.6931, 0.0)
     """
     rows = documents.tolist() if isinstance(documents, torch.Tensor) else documents
     counts: Counter[int] = Counter()
@@ -181,7 +188,11 @@ def sentence_weights(sentence: TextEmbedding, idf: IdfTable | Mapping[int, float
 
 # ----------------------------------------------------------------------------- scores
 def f_measure(precision: float, recall: float) -> float:
-    """2PR/(P+R), defined as 0.0 when P + R = 0 (never NaN)."""
+    """2PR/(P+R), defined as 0.0 when P + R = 0 (never NaN).
+
+    >>> f_measure(0.5, 1.0)
+    0.6666666666666666
+    """
     denominator = precision + recall
     if denominator == 0.0:
         return 0.0

@@ -95,7 +95,13 @@ def image_to_text_ranks(
 
 
 def recall_at_k(ranks: torch.Tensor, ks: Sequence[int] = DEFAULT_KS) -> dict[int, float]:
-    """Share of queries whose correct item is within the top K (as a fraction)."""
+    """Share of queries whose correct item is within the top K (as a fraction).
+
+    Example: ranks are 0-based, so rank 0 is a hit at K = 1:
+
+    >>> recall_at_k(torch.tensor([0, 2, 7]), ks=(1, 5))
+    {1: 0.3333333333333333, 5: 0.6666666666666666}
+    """
     ranks = torch.as_tensor(ranks)
     if ranks.numel() == 0:
         raise MetricInputError("recall@K", "at least one query", "an empty query set")
@@ -106,7 +112,15 @@ def retrieval_recall(
     image_embeddings: Any, text_embeddings: Any, text_to_image: Sequence[int] | Any,
     ks: Sequence[int] = DEFAULT_KS, block_size: int = 1024,
 ) -> dict[str, float]:
-    """``{"i2t_R@1": .., "t2i_R@1": .., ...}`` as fractions, both directions."""
+    """``{"i2t_R@1": .., "t2i_R@1": .., ...}`` as fractions, both directions.
+
+    Example: two images, three captions (0 -> image 0; 1, 2 -> image 1), orthogonal embeddings:
+
+    >>> images = torch.eye(2)
+    >>> texts = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    >>> retrieval_recall(images, texts, [0, 1, 1], ks=(1,))
+    {'i2t_R@1': 1.0, 't2i_R@1': 1.0}
+    """
     i2t = recall_at_k(image_to_text_ranks(image_embeddings, text_embeddings, text_to_image, block_size), ks)
     t2i = recall_at_k(text_to_image_ranks(image_embeddings, text_embeddings, text_to_image, block_size), ks)
     out = {f"i2t_R@{k}": v for k, v in i2t.items()}

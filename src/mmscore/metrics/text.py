@@ -61,6 +61,11 @@ def bleu(
     """Corpus BLEU (0–100) plus per-sentence BLEU (exp smoothing) and the sacrebleu signature.
 
     ``references[i]`` is a string or a list of strings (all hypotheses need the same count).
+
+    Example: a hypothesis equal to its reference scores 100:
+
+    >>> bleu(["the cat sat on the mat"], ["the cat sat on the mat"])["bleu"]
+    100.0
     """
     sacrebleu = require("sacrebleu", "emotion")
     hyps = ["" if h is None else str(h) for h in hypotheses]
@@ -101,7 +106,14 @@ def rouge_l(
     lang: str = "auto",
     use_stemmer: bool = False,
 ) -> dict[str, Any]:
-    """Mean ROUGE-L precision/recall/F over samples (0–1); several references → best F per sample."""
+    """Mean ROUGE-L precision/recall/F over samples (0–1); several references → best F per sample.
+
+    Example: LCS 3 of a 3-word hypothesis and a 6-word reference: P = 1, R = 1/2, F = 2/3:
+
+    >>> r = rouge_l(["the cat sat"], ["the cat sat on the mat"])
+    >>> r["rouge_l_precision"], r["rouge_l_recall"], round(r["rouge_l"], 4)
+    (1.0, 0.5, 0.6667)
+    """
     require("rouge_score", "emotion")
     from rouge_score import rouge_scorer
 

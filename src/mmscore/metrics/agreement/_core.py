@@ -120,5 +120,9 @@ def fmt(value: float) -> str:
 
 
 def success(scores: Sequence[float] | np.ndarray, threshold: float = SUCCESS_THRESHOLD) -> np.ndarray:
-    """Binary success per item (seed 001: scores 4 and 5 are correct, 1-3 incorrect)."""
+    """Binary success per item (seed 001: scores 4 and 5 are correct, 1-3 incorrect).
+
+    >>> success([3, 4, 5]).tolist()
+    [False, True, True]
+    """
     return np.asarray(scores, dtype=float) >= threshold

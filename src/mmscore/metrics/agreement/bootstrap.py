@@ -22,7 +22,11 @@ DEFAULT_N_BOOT = 2000
 
 
 def bootstrap_indices(n: int, n_boot: int, seed: int | None) -> np.ndarray:
-    """``(n_boot, n)`` resampling indices, identical to scipy.stats.bootstrap's draws for this seed."""
+    """``(n_boot, n)`` resampling indices, identical to scipy.stats.bootstrap's draws for this seed.
+
+    >>> bootstrap_indices(4, n_boot=3, seed=0).shape
+    (3, 4)
+    """
     if n_boot < 1:
         raise MetricOptionError("n_boot", "at least 1 resample", n_boot)
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
@@ -64,6 +68,12 @@ def bootstrap_mean_difference(
 
     Falls back to the percentile interval, and says so in ``method`` and ``note``, when BCa is
     undefined (every bootstrap mean on one side of the estimate).
+
+    Example: every difference is 1, so every resample's mean is 1 as well:
+
+    >>> r = bootstrap_mean_difference([3, 4, 5], [2, 3, 4])
+    >>> r.statistic, r.ci
+    (1.0, (1.0, 1.0))
     """
     x, y = paired_vectors(a, b)
     d = x - y

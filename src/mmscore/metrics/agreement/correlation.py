@@ -66,6 +66,13 @@ def correlation(
 
     Pairs are resampled together; resamples in which either rater is constant (correlation
     undefined) are dropped and counted in ``n_boot_valid``.
+
+    Example: one swapped pair among four, Spearman rho = 1 - 6 * 2 / (4 * 15) = 0.8:
+
+    >>> round(correlation([1, 2, 3, 4], [1, 3, 2, 4], "spearman").statistic, 6)
+    0.8
+    >>> round(correlation([1, 2, 3, 4], [2, 4, 6, 8]).statistic, 6)
+    1.0
     """
     if kind not in _CORRELATIONS:
         raise MetricOptionError("correlation kind", f"one of {sorted(_CORRELATIONS)}", repr(kind))

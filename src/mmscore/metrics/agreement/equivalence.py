@@ -24,13 +24,23 @@ DEFAULT_MARGIN = 0.5
 
 
 def half_width(sd: float, n: int | np.ndarray, confidence: float = 0.95) -> np.ndarray:
-    """Expected half-width of the t interval of a mean: ``t_{(1+c)/2, n-1} · sd / √n``."""
+    """Expected half-width of the t interval of a mean: ``t_{(1+c)/2, n-1} · sd / √n``.
+
+    Example: sd 1, n 5, 90% (t_{0.95, 4} = 2.1318): 2.1318 / sqrt 5:
+
+    >>> round(float(half_width(1.0, 5, 0.9)), 4)
+    0.9534
+    """
     n_arr = np.asarray(n, dtype=float)
     return stats.t.ppf(0.5 + confidence / 2, n_arr - 1) * sd / np.sqrt(n_arr)
 
 
 def items_needed(sd: float, target: float, confidence: float = 0.95, max_n: int = 10_000_000) -> int | None:
-    """Smallest n >= 2 whose expected half-width is <= target (None if beyond ``max_n``)."""
+    """Smallest n >= 2 whose expected half-width is <= target (None if beyond ``max_n``).
+
+    >>> items_needed(sd=1.0, target=0.9534, confidence=0.9)
+    5
+    """
     if target <= 0:
         return None
     if sd == 0:
@@ -60,6 +70,12 @@ def tost_paired(
     scale is half a category: a judge whose scores differ from people's by less than half a grade
     on average is treated as interchangeable. ``n_items_for_equivalence`` is the number of items at
     which the interval would fit inside the margin if the observed mean and sd stayed the same.
+
+    Example: d = (1, -1, 0, 1, -1): mean 0, sd 1; the 90% interval +-0.9534 lies inside +-2:
+
+    >>> r = tost_paired([4, 2, 3, 5, 1], [3, 3, 3, 4, 2], margin=2)
+    >>> r.extra["mean_difference"], r.extra["equivalent"], [round(v, 4) for v in r.ci]
+    (0.0, True, [-0.9534, 0.9534])
     """
     if margin <= 0:
         raise MetricOptionError("margin", "a positive equivalence margin", margin)
@@ -159,6 +175,12 @@ def precision_curve(
     A planning estimate: it assumes future items vary like the observed ones (the sd of the
     paired differences), ``half_width(n) = t_{(1+c)/2, n-1} · sd / √n``. ``n_required`` maps each
     target half-width to the smallest n that reaches it.
+
+    Example: the same differences (sd 1), the 95% half-width at 5 items is t_{0.975, 4} / sqrt 5:
+
+    >>> curve = precision_curve([4, 2, 3, 5, 1], [3, 3, 3, 4, 2], n_values=[5, 20])
+    >>> curve["sd_difference"], [round(v, 4) for v in curve["half_width"]]
+    (1.0, [1.2417, 0.468])
     """
     x, y = paired_vectors(a, b)
     d = x - y

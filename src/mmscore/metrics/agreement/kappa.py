@@ -28,7 +28,11 @@ from mmscore.metrics.agreement._core import (
 
 
 def landis_koch(value: float | None) -> str | None:
-    """Landis & Koch (1977) verbal band for a kappa-type coefficient."""
+    """Landis & Koch (1977) verbal band for a kappa-type coefficient.
+
+    >>> landis_koch(0.5), landis_koch(-0.1), landis_koch(None)
+    ('moderate', 'poor', None)
+    """
     if value is None:
         return None
     if value < 0:
@@ -64,6 +68,12 @@ def cohen_kappa(
     ``cohens_kappa`` computes the same), the interval truncated to [-1, 1]. A constant rater
     gives κ = 0 with no test or interval (``NOTE_KAPPA_CONSTANT``), a zero variance no test or
     interval (``NOTE_KAPPA_NO_VARIANCE``).
+
+    Example: p_o = 3/4; marginals A (1/2, 1/2), B (1/4, 3/4) give p_e = 1/2, so kappa = 1/2:
+
+    >>> r = cohen_kappa([1, 1, 2, 2], [1, 2, 2, 2])
+    >>> round(r.statistic, 6), r.extra["observed_agreement"], r.extra["expected_agreement"]
+    (0.5, 0.75, 0.5)
     """
     x, y = paired_vectors(a, b)
     labels = list(labels)
@@ -163,7 +173,13 @@ def cohen_kappa(
 def binary_kappa(
     a: Sequence[float], b: Sequence[float], threshold: float = SUCCESS_THRESHOLD, confidence: float = 0.95
 ) -> StatResult:
-    """Unweighted Cohen's κ on binary success (score >= threshold)."""
+    """Unweighted Cohen's κ on binary success (score >= threshold).
+
+    Example: successes (score >= 4) are (1, 1, 0, 0) and (1, 0, 0, 0): p_o = 3/4, p_e = 1/2:
+
+    >>> round(binary_kappa([5, 4, 2, 1], [4, 3, 1, 2]).statistic, 6)
+    0.5
+    """
     x, y = paired_vectors(a, b)
     res = cohen_kappa(
         success(x, threshold).astype(int), success(y, threshold).astype(int), None, (0, 1), confidence

@@ -65,6 +65,13 @@ def krippendorff_alpha(
     Units rated once are not pairable and drop out. With ``n_boot > 0`` a percentile interval from
     resampling *units* (seeded) is added; this is a plain unit bootstrap, not Krippendorff's own
     (2004) resampling of pairable values.
+
+    Example (nominal): coincidences o_11 = 4, o_22 = 2, o_12 = o_21 = 1, so n = 8, n_1 = 5, n_2 = 3 and
+    alpha = 1 - (8 - 1) * 2 / (2 * 5 * 3) = 8/15:
+
+    >>> r = krippendorff_alpha([[1, 1, 2, 2], [1, 1, 2, 1]], level="nominal")
+    >>> round(r.statistic, 4), r.n
+    (0.5333, 4)
     """
     if level not in ("nominal", "ordinal", "interval", "ratio"):
         raise MetricOptionError("level", "nominal, ordinal, interval or ratio", repr(level))

@@ -27,6 +27,12 @@ def mcnemar_test(
     exact_below`` the exact two-sided binomial test (``statistic = min(b, c)``,
     ``p = min(1, 2 P(X <= min(b,c)))``, X ~ Bin(b + c, 1/2)); otherwise the χ² statistic with
     Edwards' continuity correction ``(|b - c| - 1)² / (b + c)`` on 1 df. ``method`` says which.
+
+    Example: A alone succeeds on 5 items, B alone on none: exact p = 2 * (1/2)^5:
+
+    >>> r = mcnemar_test([True] * 5 + [False], [False] * 6)
+    >>> r.statistic, float(r.p_value), r.extra["discordant"]
+    (0.0, 0.0625, 5)
     """
     x = np.asarray(a_success, dtype=bool)
     y = np.asarray(b_success, dtype=bool)

@@ -24,6 +24,12 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> StatRes
     """Success proportion with the Wilson score interval (better than Wald near 0 and 1).
 
     ``centre = (p + z²/2n) / (1 + z²/n)``, ``half = z / (1 + z²/n) * sqrt(p(1-p)/n + z²/4n²)``.
+
+    Example: 8 successes in 10 items (z = 1.96: centre 0.7167, half-width 0.2266):
+
+    >>> r = wilson_interval(8, 10)
+    >>> r.statistic, [round(v, 3) for v in r.ci]
+    (0.8, [0.49, 0.943])
     """
     if n < 0 or successes < 0 or successes > n:
         raise MetricInputError("wilson_interval", "0 <= successes <= n", f"successes={successes}, n={n}")
@@ -51,7 +57,14 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> StatRes
 def describe(
     x: Sequence[float] | np.ndarray, threshold: float = SUCCESS_THRESHOLD, confidence: float = 0.95
 ) -> dict[str, Any]:
-    """n, mean, sd (ddof=1), median, min, max, success rate with its Wilson interval."""
+    """n, mean, sd (ddof=1), median, min, max, success rate with its Wilson interval.
+
+    Example (sd = sqrt(10/3); two of the four scores are >= 4):
+
+    >>> d = describe([1, 2, 4, 5])
+    >>> d["mean"], round(d["sd"], 4), d["median"], d["success_rate"]
+    (3.0, 1.8257, 3.0, 0.5)
+    """
     arr = score_vector(x, "scores")
     n = int(arr.size)
     wins = int(success(arr, threshold).sum())
