@@ -119,6 +119,13 @@ def fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def constant_difference_note(d: np.ndarray, what: str) -> str:
+    """The note for paired differences that are all equal: all zero, or all the same non-zero value."""
+    if d[0] == 0:
+        return NOTE_ALL_ZERO.format(n=d.size, what=what)
+    return NOTE_CONSTANT_DIFF.format(value=fmt(d[0]), what=what)
+
+
 def success(scores: Sequence[float] | np.ndarray, threshold: float = SUCCESS_THRESHOLD) -> np.ndarray:
     """Binary success per item (seed 001: scores 4 and 5 are correct, 1-3 incorrect).
 

@@ -11,12 +11,10 @@ from scipy import stats
 
 from mmscore.errors import MetricInputError, MetricOptionError
 from mmscore.metrics.agreement._core import (
-    NOTE_ALL_ZERO,
-    NOTE_CONSTANT_DIFF,
     NOTE_TOO_FEW,
     StatResult,
+    constant_difference_note,
     degenerate,
-    fmt,
     paired_vectors,
 )
 
@@ -97,11 +95,7 @@ def tost_paired(
         )
     mean = float(d.mean())
     if np.all(d == d[0]):
-        base = (
-            NOTE_ALL_ZERO.format(n=n, what="the t statistic")
-            if d[0] == 0
-            else NOTE_CONSTANT_DIFF.format(value=fmt(d[0]), what="the t statistic")
-        )
+        base = constant_difference_note(d, "the t statistic")
         note = (
             base
             + f"; the constant difference lies {'inside' if abs(mean) < margin else 'outside'} the margin"
@@ -203,11 +197,7 @@ def precision_curve(
         raise MetricInputError("precision_curve n_values", "every n at least 2", ns[ns < 2].tolist())
     if sd == 0:
         what = "a planning estimate"
-        note = (
-            NOTE_ALL_ZERO.format(n=n, what=what)
-            if d[0] == 0
-            else NOTE_CONSTANT_DIFF.format(value=fmt(d[0]), what=what)
-        )
+        note = constant_difference_note(d, what)
         return {
             "sd_difference": 0.0,
             "n_observed": int(n),

@@ -12,12 +12,11 @@ from scipy import stats
 from mmscore.errors import MetricOptionError
 from mmscore.metrics.agreement._core import (
     NOTE_ALL_ZERO,
-    NOTE_CONSTANT_DIFF,
     NOTE_TOO_FEW,
     StatResult,
+    constant_difference_note,
     degenerate,
     finite_or_none,
-    fmt,
     paired_vectors,
     score_vector,
 )
@@ -46,11 +45,7 @@ def paired_t_test(a: Sequence[float], b: Sequence[float], confidence: float = 0.
             confidence=confidence,
         )
     if np.all(d == d[0]):
-        note = (
-            NOTE_ALL_ZERO.format(n=n, what="the t statistic")
-            if d[0] == 0
-            else NOTE_CONSTANT_DIFF.format(value=fmt(d[0]), what="the t statistic")
-        )
+        note = constant_difference_note(d, "the t statistic")
         return degenerate(
             note, n, method, has_ci=True, confidence=confidence, mean_difference=float(d.mean())
         )
