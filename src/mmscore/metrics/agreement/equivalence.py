@@ -84,32 +84,14 @@ def tost_paired(
     method = f"TOST, two one-sided paired t-tests, margin ±{margin:g}, alpha {alpha:g}"
     extra: dict[str, Any] = {"margin": margin, "alpha": alpha}
     if n < 2:
-        return degenerate(
-            NOTE_TOO_FEW.format(n=n, what="TOST", k=2),
-            n,
-            method,
-            has_ci=True,
-            confidence=confidence,
-            equivalent=None,
-            **extra,
-        )
+        return degenerate(NOTE_TOO_FEW.format(n=n, what="TOST", k=2), n, method, has_ci=True,
+                          confidence=confidence, equivalent=None, **extra)
     mean = float(d.mean())
     if np.all(d == d[0]):
-        base = constant_difference_note(d, "the t statistic")
-        note = (
-            base
-            + f"; the constant difference lies {'inside' if abs(mean) < margin else 'outside'} the margin"
-        )
-        return degenerate(
-            note,
-            n,
-            method,
-            has_ci=True,
-            confidence=confidence,
-            equivalent=None,
-            mean_difference=mean,
-            **extra,
-        )
+        where = "inside" if abs(mean) < margin else "outside"
+        note = constant_difference_note(d, "the t statistic") + f"; the constant difference lies {where} the margin"
+        return degenerate(note, n, method, has_ci=True, confidence=confidence, equivalent=None,
+                          mean_difference=mean, **extra)
     sd = float(d.std(ddof=1))
     se = sd / math.sqrt(n)
     df = n - 1
@@ -124,25 +106,11 @@ def tost_paired(
     needed = None
     if room > 0:
         needed = items_needed(sd, room, confidence)
-    extra.update(
-        {
-            "df": df,
-            "mean_difference": mean,
-            "t_lower": t_lower,
-            "p_lower": p_lower,
-            "t_upper": t_upper,
-            "p_upper": p_upper,
-            "equivalent": bool(p < alpha),
-            "n_items_for_equivalence": needed,
-        }
-    )
-    note = (
-        None
-        if room > 0
-        else (
-            "the observed mean difference is not inside the margin; more items "
-            "cannot show equivalence unless the mean difference shrinks"
-        )
+    extra.update({"df": df, "mean_difference": mean, "t_lower": t_lower, "p_lower": p_lower, "t_upper": t_upper,
+                  "p_upper": p_upper, "equivalent": bool(p < alpha), "n_items_for_equivalence": needed})
+    note = None if room > 0 else (
+        "the observed mean difference is not inside the margin; more items "
+        "cannot show equivalence unless the mean difference shrinks"
     )
     return StatResult(
         statistic=stat,

@@ -88,10 +88,7 @@ def cohen_kappa(
         return degenerate(
             NOTE_TOO_FEW.format(n=n, what=what, k=2), n, method, has_ci=True, confidence=confidence
         )
-    k = len(labels)
-    pos = np.arange(k, dtype=float)
-    dist = np.abs(pos[:, None] - pos[None, :]) / (k - 1)
-    w = {None: np.eye(k), "linear": 1 - dist, "quadratic": 1 - dist**2}[weights]
+    w = _agreement_weights(weights, len(labels))
     p = confusion_matrix(x, y, labels) / n
     rows, cols = p.sum(axis=1), p.sum(axis=0)
     pe = float((w * np.outer(rows, cols)).sum())
@@ -116,6 +113,26 @@ def cohen_kappa(
                 extra={"weights": kind, "observed_agreement": po, "expected_agreement": pe},
             )
     kappa = (po - pe) / (1 - pe)
+    var, var0 = _kappa_variances(p, w, kappa, pe, n)
+    extra: dict[str, Any] = {
+        "weights": kind,
+        "observed_agreement": po,
+        "expected_agreement": pe,
+        "interpretation": landis_koch(kappa),
+    }
+    return _kappa_inference(kappa, var, var0, what=what, method=method, n=n, confidence=confidence, extra=extra)
+
+
+def _agreement_weights(weights: str | None, k: int) -> np.ndarray:
+    """``w_ij`` over k ordered categories: identity, linear ``1 - |i-j|/(k-1)`` or quadratic."""
+    pos = np.arange(k, dtype=float)
+    dist = np.abs(pos[:, None] - pos[None, :]) / (k - 1)
+    return {None: np.eye(k), "linear": 1 - dist, "quadratic": 1 - dist**2}[weights]
+
+
+def _kappa_variances(p: np.ndarray, w: np.ndarray, kappa: float, pe: float, n: int) -> tuple[float, float]:
+    """Fleiss, Cohen & Everitt (1969) large-sample variances of kappa: in general, and under H0."""
+    rows, cols = p.sum(axis=1), p.sum(axis=0)
     w_row = w @ cols  # w̄_i. = Σ_j p_.j w_ij
     w_col = rows @ w  # w̄_.j = Σ_i p_i. w_ij
     spread = w_row[:, None] + w_col[None, :]
@@ -123,13 +140,15 @@ def cohen_kappa(
         (1 - pe) ** 2 * n
     )
     var0 = ((np.outer(rows, cols) * (w - spread) ** 2).sum() - pe**2) / ((1 - pe) ** 2 * n)
+    return var, var0
+
+
+def _kappa_inference(
+    kappa: float, var: float, var0: float, *, what: str, method: str, n: int, confidence: float,
+    extra: dict[str, Any],
+) -> StatResult:
+    """The z-test (variance under H0) and the truncated Wald interval, each only where its variance is > 0."""
     z_crit = stats.norm.ppf(0.5 + confidence / 2)
-    extra: dict[str, Any] = {
-        "weights": kind,
-        "observed_agreement": po,
-        "expected_agreement": pe,
-        "interpretation": landis_koch(kappa),
-    }
     tiny = 1e-12  # rounding noise of an exactly zero variance
     if var <= tiny and var0 <= tiny:
         return StatResult(

@@ -75,72 +75,27 @@ def krippendorff_alpha(
     """
     if level not in ("nominal", "ordinal", "interval", "ratio"):
         raise MetricOptionError("level", "nominal, ordinal, interval or ratio", repr(level))
-    arr = np.asarray(data, dtype=float)
-    if arr.ndim != 2:
-        raise MetricInputError("krippendorff_alpha", "a raters x units array", f"shape {arr.shape}")
-    if np.isinf(arr).any():
-        rater, unit = (int(i) for i in np.argwhere(np.isinf(arr))[0])
-        raise MetricInputError(
-            "krippendorff_alpha",
-            "finite ratings with NaN for 'not rated'",
-            f"{arr[rater, unit]} (rater {rater}, unit {unit})",
-        )
+    arr = _ratings(data)
     what = f"Krippendorff's alpha ({level})"
     method = what + (f"; percentile unit-bootstrap CI ({n_boot} resamples, seed {seed})" if n_boot else "")
     has_ci = n_boot > 0
     values = np.unique(arr[~np.isnan(arr)])
     units = _unit_coincidences(arr, values) if values.size else np.zeros((arr.shape[1], 0, 0))
     n_pairable_units = int((np.sum(~np.isnan(arr), axis=0) >= 2).sum())
-    extra = {
-        "n_raters": int(arr.shape[0]),
-        "n_units": int(arr.shape[1]),
-        "n_pairable_units": n_pairable_units,
-    }
-
-    def alpha_of(coinc: np.ndarray) -> float | None:
-        marg = coinc.sum(axis=1)
-        total = marg.sum()
-        if total < 2:
-            return None
-        delta = _delta(values, marg, level)
-        expected = (np.outer(marg, marg) * delta).sum()
-        if expected <= 0:
-            return None
-        return float(1 - (total - 1) * (coinc * delta).sum() / expected)
-
+    extra = {"n_raters": int(arr.shape[0]), "n_units": int(arr.shape[1]), "n_pairable_units": n_pairable_units}
     coinc = units.sum(axis=0)
     n_values = float(coinc.sum()) if coinc.size else 0.0
     if n_values < 2:
-        return degenerate(
-            NOTE_NO_PAIRABLE.format(what=what),
-            n_pairable_units,
-            method,
-            has_ci=has_ci,
-            confidence=confidence,
-            **extra,
-        )
-    alpha = alpha_of(coinc)
+        return degenerate(NOTE_NO_PAIRABLE.format(what=what), n_pairable_units, method, has_ci=has_ci,
+                          confidence=confidence, **extra)
+    alpha = _alpha(coinc, values, level)
     if alpha is None:
         only = values[coinc.sum(axis=1) > 0]
-        return degenerate(
-            NOTE_NO_VARIATION.format(value=fmt(only[0]), what=what),
-            n_pairable_units,
-            method,
-            has_ci=has_ci,
-            confidence=confidence,
-            **extra,
-        )
+        return degenerate(NOTE_NO_VARIATION.format(value=fmt(only[0]), what=what), n_pairable_units, method,
+                          has_ci=has_ci, confidence=confidence, **extra)
     ci, note = None, None
     if has_ci:
-        idx = bootstrap_indices(arr.shape[1], n_boot, seed)
-        flat = units.reshape(units.shape[0], -1)
-        boot_alpha = []
-        for start in range(0, n_boot, 256):  # bounded memory: 256 resamples x units at a time
-            block = idx[start : start + 256]
-            weights = np.stack([np.bincount(row, minlength=arr.shape[1]) for row in block]).astype(float)
-            boot_coinc = (weights @ flat).reshape(len(block), values.size, values.size)
-            boot_alpha += [alpha_of(c) for c in boot_coinc]
-        theta = np.array([a for a in boot_alpha if a is not None])
+        theta = _unit_bootstrap(units, values, level, n_boot, seed)
         extra["n_boot_valid"] = int(theta.size)
         if theta.size:
             lo, hi = np.percentile(theta, [50 * (1 - confidence), 50 * (1 + confidence)])
@@ -158,3 +113,45 @@ def krippendorff_alpha(
         note=note,
         extra=extra,
     )
+
+
+def _ratings(data: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """A raters x units float array; NaN means "not rated", infinity is refused."""
+    arr = np.asarray(data, dtype=float)
+    if arr.ndim != 2:
+        raise MetricInputError("krippendorff_alpha", "a raters x units array", f"shape {arr.shape}")
+    if np.isinf(arr).any():
+        rater, unit = (int(i) for i in np.argwhere(np.isinf(arr))[0])
+        raise MetricInputError(
+            "krippendorff_alpha",
+            "finite ratings with NaN for 'not rated'",
+            f"{arr[rater, unit]} (rater {rater}, unit {unit})",
+        )
+    return arr
+
+
+def _alpha(coinc: np.ndarray, values: np.ndarray, level: str) -> float | None:
+    """Alpha of one coincidence matrix, None when fewer than 2 pairable values or no variation."""
+    marg = coinc.sum(axis=1)
+    total = marg.sum()
+    if total < 2:
+        return None
+    delta = _delta(values, marg, level)
+    expected = (np.outer(marg, marg) * delta).sum()
+    if expected <= 0:
+        return None
+    return float(1 - (total - 1) * (coinc * delta).sum() / expected)
+
+
+def _unit_bootstrap(units: np.ndarray, values: np.ndarray, level: str, n_boot: int, seed: int | None) -> np.ndarray:
+    """Alpha of ``n_boot`` seeded resamples of units (the undefined ones dropped)."""
+    n_units = units.shape[0]
+    idx = bootstrap_indices(n_units, n_boot, seed)
+    flat = units.reshape(n_units, -1)
+    boot_alpha = []
+    for start in range(0, n_boot, 256):  # bounded memory: 256 resamples x units at a time
+        block = idx[start : start + 256]
+        weights = np.stack([np.bincount(row, minlength=n_units) for row in block]).astype(float)
+        boot_coinc = (weights @ flat).reshape(len(block), values.size, values.size)
+        boot_alpha += [_alpha(c, values, level) for c in boot_coinc]
+    return np.array([a for a in boot_alpha if a is not None])
