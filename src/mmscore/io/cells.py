@@ -65,6 +65,8 @@ def parse_container(text: str, openers: str = "[{") -> tuple[list | dict | None,
     try:
         value = json.loads(stripped)
         syntax = JSON_SYNTAX
+    except RecursionError:  # nested deeper than any list of captions: text
+        return None, None
     except json.JSONDecodeError:
         try:
             value = ast.literal_eval(stripped)
