@@ -37,15 +37,6 @@ if TYPE_CHECKING:  # static names for type checkers; at run time they come from 
 
 log = logging.getLogger(__name__)
 
-OPERATOR_NAMES = (
-    "EMScoreEval",
-    "ImageLongCLIPEvaluator",
-    "ImageSPECSEvaluator",
-    "CLIPScoreEvaluator",
-    "RefCLIPScoreEvaluator",
-    "TextStatsEvaluator",
-    "MediaPathChecker",
-)
 __all__ = [
     "FileStorage",
     "Operator",
@@ -60,6 +51,8 @@ __all__ = [
     "register_with_dataflow",
     "dataflow_operator",
 ]
+#: the operator classes (seed names), loaded lazily through mmscore's registry
+OPERATOR_NAMES = tuple(name for name in __all__[2:] if name[0].isupper())
 
 _registered = False
 
