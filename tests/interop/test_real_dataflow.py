@@ -68,6 +68,9 @@ def test_image_text_operators_on_dataflow_storages(which, image_table: Path, tmp
         storage = DFFileStorage(str(image_table), cache_path=str(tmp_path / "df"))
         assert mmdf.ImageLongCLIPEvaluator(model_name=model).run(storage.step()) == ["longclip_score"]
         got = storage.step().read("dataframe")
+        checker = DFFileStorage(str(image_table), cache_path=str(tmp_path / "chk"))
+        mmdf.MediaPathChecker().run(checker.step(), input_key="image_path")
+        assert checker.step().read("dataframe")["image_path_ok"].tolist() == [True, True, True, False, True]
     else:  # DataFlow's in-memory storage: steps live in buffers until flushed
         storage = LazyFileStorage(str(image_table), cache_path=str(tmp_path / "lazy"), save_on_exit=False)
         mmdf.ImageLongCLIPEvaluator(model_name=model).run(storage.step())

@@ -158,3 +158,16 @@ def test_flat_side_against_several_experiments_is_an_error(tmp_path: Path) -> No
     _experiment_human(b, "pilot_two", scores)
     with pytest.raises(InputError, match="several experiments.*pilot_one"):
         run_stats(a, b, None, n_boot=200, figures=False)
+
+
+def test_cli_states_the_rule_and_fails_when_nothing_pairs(tmp_path: Path, capsys) -> None:
+    scores = _items(3, seed=4)
+    a = _flat_gpt4o(tmp_path / "gpt4o-eval", scores)
+    b = _experiment_human(tmp_path / "human-eval", "pilot_experiment", scores)
+    common = ["analyze", "stats", "--n-boot", "200", "--no-figures"]
+    assert main([*common, "--a", str(a), "--b", str(b), "-o", str(tmp_path / "o1")]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "12 paired items" in out and "(model, task_type, task_id)" in out
+    other = _flat_gpt4o(tmp_path / "other-eval", {("model-z", "chess_task", "chess_0000"): 3})
+    assert main([*common, "--a", str(a), "--b", str(other), "-o", str(tmp_path / "o2")]) == 1
+    assert "could be paired" in " ".join(capsys.readouterr().err.split())
