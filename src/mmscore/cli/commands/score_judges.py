@@ -93,7 +93,7 @@ Rescore = Annotated[
 ]
 Cache = Annotated[
     Optional[Path],
-    typer.Option("--cache", help="SQLite response cache (default <output-dir>/judge-cache.sqlite)."),
+    typer.Option("--cache", help="SQLite response cache (default <scorer folder>/judge-cache.sqlite)."),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
 Prompt = Annotated[
