@@ -11,7 +11,9 @@ DataFlow citizens (:func:`register_with_dataflow`): ``Operator`` is registered a
 records mmscore operators instead of running them, and accepts mmscore's storage), and every
 operator class is put in DataFlow's ``OPERATOR_REGISTRY`` under its seed name (``EMScoreEval``,
 ``ImageLongCLIPEvaluator``, ...). Virtual registration changes no class hierarchy: mmscore's
-behaviour is the same with or without DataFlow.
+behaviour is the same with or without DataFlow. DataFlow's registry holds classes, not names, so
+with DataFlow installed this import loads every operator class (torch included: about 2 s on an
+idle 2-core machine, the cost of the first operator anyway).
 """
 
 from __future__ import annotations
