@@ -104,11 +104,10 @@ def _split_media(template: str, media: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def question_index(seed: int, key: str, count: int) -> int:
-    """0-based question for a row: sha256 of ``"<seed>:<video name>"`` mod ``count``.
+    """0-based question for a row: the sha256 of ``"<seed>:<video name>"`` (as an integer) mod ``count``.
 
     Stable across runs, machines and row order (unlike the original's unseeded ``random.choice``)."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % count
+    return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest(), 16) % count
 
 
 def shipped_prompts() -> list[str]:
