@@ -325,3 +325,21 @@ def test_changed_setting_asks_again(data, tmp_path):
         assert server.chat_count == 6
         assert infer(data, server, out, "--preset", "mer2024", "--frames", "uniform:2") == 0
         assert server.chat_count == 9
+
+
+def test_demo_part_infers_then_scores(tmp_path):
+    from rich.console import Console
+    from sklearn.metrics import f1_score
+
+    from mmscore.demo import DemoContext
+    from mmscore.demo.parts import emotion_infer
+
+    lines = emotion_infer.run(DemoContext(workspace=tmp_path, console=Console(file=io.StringIO())))
+    gold = [label for _, _, label, _ in emotion_infer.CLIPS]
+    said = [emotion_infer.COLOR_EMOTION[colour] for _, colour, _, _ in emotion_infer.CLIPS]
+    rows = read_rows(tmp_path / "emotion_infer" / "predictions.csv")
+    assert [r["prediction"] for r in rows] == [f"The emotion is {label}." for label in said]
+    expected = f1_score(gold, said, average="weighted",
+                        labels=["neutral", "angry", "happy", "sad", "worried", "surprise"], zero_division=0)
+    assert any(f"weighted F1 {expected:.4f}" in line for line in lines)
+    assert any("run 2 (resume): 0 requests" in line for line in lines)

@@ -38,7 +38,7 @@ class Transport:
     backoff: float = 1.0
     cache: Path | None = None
     max_cost: float | None = None
-    prices: Path | None = None
+    prices: Path | Any = None  # a price file, or a PriceTable
 
     def client(self, generation: dict[str, Any]) -> Any:
         from mmscore.models.judge import JudgeClient, PriceTable, RetryPolicy
@@ -52,7 +52,8 @@ class Transport:
             retry=RetryPolicy(max_attempts=self.retries + 1, base_delay=self.backoff),
             temperature=float(generation["temperature"]), max_tokens=int(generation["max_tokens"]),
             extra_body=extra, cache=str(self.cache) if self.cache else None,
-            prices=PriceTable.load(self.prices) if self.prices else None, max_cost=self.max_cost,
+            prices=PriceTable.load(self.prices) if isinstance(self.prices, (str, Path)) else self.prices,
+            max_cost=self.max_cost,
         )
 
 
