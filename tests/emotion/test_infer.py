@@ -343,3 +343,109 @@ def test_demo_part_infers_then_scores(tmp_path):
                         labels=["neutral", "angry", "happy", "sad", "worried", "surprise"], zero_division=0)
     assert any(f"weighted F1 {expected:.4f}" in line for line in lines)
     assert any("run 2 (resume): 0 requests" in line for line in lines)
+
+
+def test_frame_positions_follow_the_originals_rules():
+    from mmscore.emotion.infer.frames import parse_frames
+
+    uniform, first, fml = parse_frames("uniform:8"), parse_frames("first"), parse_frames("fml")
+    for n in range(1, 60):
+        picks = np.arange(0, n, n / min(8, n)).astype(int).tolist()  # AffectGPT video_processor
+        assert uniform.positions(n) == picks + [picks[-1]] * (8 - len(picks)), n
+        assert first.positions(n) == [0] and fml.positions(n) == [0, n // 2, n - 1]
+
+
+def _video_with_tone(path: Path, seconds: float = 1.0, rate: int = 8000, hz: float = 440.0) -> Path:
+    import av
+
+    from mmscore.testing.media import index_color
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("pcm_s16le", rate=rate)
+        audio.layout = "mono"
+        tone = (0.5 * 32767 * np.sin(2 * np.pi * hz * np.arange(int(seconds * rate)) / rate)).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts = rate, 0
+        packets = [*audio.encode(frame), *audio.encode()]
+        for k in range(int(seconds * 10)):
+            picture = np.broadcast_to(np.array(index_color(k), np.uint8), (48, 64, 3)).copy()
+            packets += video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24"))
+        for packet in [*packets, *video.encode()]:
+            container.mux(packet)
+    return path
+
+
+def test_input_audio_is_the_video_track_as_16k_wav(tmp_path):
+    import wave
+
+    _video_with_tone(tmp_path / "videos" / "a0.mkv")
+    (tmp_path / "gold.csv").write_text("name,label,transcription\na0,happy,Listen.\n", encoding="utf-8")
+    with FakeOpenAIServer(responder=lambda r: "happy", model_id="m") as server:
+        assert main(["-q", "emotion", "infer", "--gold", str(tmp_path / "gold.csv"), "--videos",
+                     str(tmp_path / "videos"), "--preset", "mer2023", "--audio", "input_audio", "--base-url",
+                     server.base_url, "-o", str(tmp_path / "p.csv")]) == 0
+        parts = server.chat_requests[0].parts
+    assert [p["type"] for p in parts] == ["image_url", "input_audio", "text"]
+    assert parts[1]["input_audio"]["format"] == "wav"
+    with wave.open(io.BytesIO(base64.b64decode(parts[1]["input_audio"]["data"]))) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
+    assert abs(len(samples) - 16000) <= 400  # one second of audio
+    spectrum = np.abs(np.fft.rfft(samples))
+    assert np.fft.rfftfreq(len(samples), 1 / 16000)[spectrum.argmax()] == pytest.approx(440, abs=2)
+
+
+def test_custom_prompt_file_and_config_errors(data, tmp_path, capsys):
+    prompt = tmp_path / "mine.yaml"
+    prompt.write_text('name: mine\nversion: 3\noriginal: "<frames>Transcript: {transcript}\\nLabel?"\n'
+                      'media:\n  "<frames>": frames\n', encoding="utf-8")
+    with FakeOpenAIServer(responder=lambda r: "happy", model_id="m") as server:
+        assert infer(data, server, tmp_path / "p.csv", "--preset", "custom", "--prompt", str(prompt)) == 0
+        request = next(r for r in server.chat_requests if "What" in r.text)
+        assert texts(request) == ["Transcript: What\nLabel?"] and request.parts[0]["type"] == "image_url"
+        assert read_rows(tmp_path / "p.csv")[0]["prompt_id"] == "mine_v3"
+        assert infer(data, server, tmp_path / "q.csv", "--preset", "custom") == 2
+        assert "needs --prompt FILE" in capsys.readouterr().err
+        assert infer(data, server, tmp_path / "q.csv", "--preset", "mer2023", "--audio", "in-video") == 2
+        assert "needs --frames video" in capsys.readouterr().err
+        assert infer(data, server, data / "gold.csv", "--preset", "mer2023") == 2
+        assert infer(data, server, tmp_path / "q.csv", "--preset", "mer2025-desc", "--score") == 2
+        assert "no metric" in capsys.readouterr().err
+        assert server.chat_count == 3
+
+
+def test_missing_video_is_a_failed_row_and_budget_stops_with_exit_3(data, tmp_path):
+    gold = tmp_path / "gold.csv"
+    gold.write_text('video_name,label,transcription\ns0,happy,"a"\nnope,sad,"b"\ns2,angry,"c"\n', encoding="utf-8")
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"m": {"input": 1000, "output": 0}}', encoding="utf-8")  # $1 per request of 1000 tokens
+    args = ["-q", "emotion", "infer", "--gold", str(gold), "--videos", str(data / "videos"), "--preset", "mer2023",
+            "--concurrency", "1"]
+    with FakeOpenAIServer(responder=lambda r: "happy", model_id="m") as server:
+        assert main([*args, "--base-url", server.base_url, "-o", str(tmp_path / "p.csv")]) == 0
+        rows = read_rows(tmp_path / "p.csv")
+        assert [r["status"] for r in rows] == ["ok", "error", "ok"]
+        assert "no video for 'nope'" in rows[1]["error"]
+        assert main([*args, "--base-url", server.base_url, "-o", str(tmp_path / "b.csv"), "--no-cache",
+                     "--prices", str(prices), "--max-cost", "0.5"]) == 3
+    statuses = [r["status"] for r in read_rows(tmp_path / "b.csv")]
+    assert statuses.count("ok") == 1 and statuses.count("not_started") == 1  # the third row has no video
+
+
+def test_score_chains_ov_and_emer_metrics(data, tmp_path):
+    ov_gold = tmp_path / "ov_gold.csv"
+    ov_gold.write_text('name,openset,transcription\ns0,"[\'happy\', \'excited\']",hi\n', encoding="utf-8")
+    emer_gold = tmp_path / "emer_gold.csv"
+    emer_gold.write_text("names,reasons,subtitles\ns0,He smiles and is happy.,hi\n", encoding="utf-8")
+    with FakeOpenAIServer(responder=lambda r: "happy, calm", model_id="m") as server:
+        for gold, preset in ((ov_gold, "mer2025-ov"), (emer_gold, "emer")):
+            assert main(["-q", "emotion", "infer", "--gold", str(gold), "--videos", str(data / "videos"), "--preset",
+                         preset, "--base-url", server.base_url, "-o", str(tmp_path / f"{preset}.csv"),
+                         "--score"]) == 0
+    ov = json.loads((tmp_path / "mer2025-ov.scores.json").read_text())
+    assert (ov["precision"], ov["recall"]) == (0.5, 0.5)  # {happy, calm} vs {happy, excited}
+    emer = json.loads((tmp_path / "emer.scores.json").read_text())
+    assert emer["n"] == 1 and "rouge_l" in emer
