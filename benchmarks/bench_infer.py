@@ -13,31 +13,24 @@ does not compete with the client for this interpreter's GIL.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import tempfile
 import time
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 os.environ.setdefault("MMSCORE_QUIET", "1")
 
+from served import add_server_options, served  # noqa: E402
+
 from mmscore.emotion.infer import InferOptions, Transport, run_infer  # noqa: E402
-from mmscore.testing.fake_openai import FakeOpenAIServer, FakeRequest  # noqa: E402
+from mmscore.testing.fake_openai import FakeRequest  # noqa: E402
 from mmscore.testing.media import make_index_video  # noqa: E402
 
 
 def responder(request: FakeRequest) -> str:
     """An answer that depends on the row (its transcript), so misplaced answers would show."""
     return "happy " + request.text.split("says: ")[1].split(".")[0]
-
-
-def serve(latency: float, conn: Connection) -> None:
-    with FakeOpenAIServer(responder=responder, latency=latency, model_id="bench-vlm", max_lifetime=900) as server:
-        conn.send(server.base_url)
-        conn.recv()
-        conn.send(server.chat_count)
 
 
 def infer_once(base_url: str, data: Path, out: Path, concurrency: int) -> tuple[float, bytes]:
@@ -63,28 +56,18 @@ def make_rows(data: Path, rows: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=64, help="gold rows (videos) to ask about")
-    parser.add_argument("--latency", type=float, default=0.2, help="server latency per request, seconds")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3, help="concurrent runs (median reported)")
+    add_server_options(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         make_rows(data, args.rows)
-        parent, child = multiprocessing.Pipe()
-        process = multiprocessing.get_context("fork").Process(target=serve, args=(args.latency, child), daemon=True)
-        process.start()
-        try:
-            base_url = parent.recv()
+        with served(responder, args.latency, "bench-vlm") as server:
+            base_url = server["base_url"]
             infer_once(base_url, data, data / "warm-up.csv", args.concurrency)
             sequential, seq_file = infer_once(base_url, data, data / "seq.csv", 1)
             runs = [infer_once(base_url, data, data / f"con{i}.csv", args.concurrency) for i in range(args.repeats)]
             concurrent = statistics.median(t for t, _ in runs)
-            parent.send("stop")
-            requests = parent.recv()
-        finally:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
+        requests = server["requests"]
     assert requests == (2 + args.repeats) * args.rows, requests
     identical = all(content == seq_file for _, content in runs)
     print(f"rows {args.rows} (320x240 videos, first frame as PNG), server latency {args.latency * 1000:.0f} ms")

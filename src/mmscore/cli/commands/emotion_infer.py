@@ -10,6 +10,17 @@ import typer
 
 from mmscore.cli.app import group
 
+# the transport options every judge command shares (one declaration each)
+from mmscore.cli.commands.score_judges import (
+    Backoff,
+    Concurrency,
+    ConnectTimeout,
+    MaxCost,
+    Prices,
+    Retries,
+    Timeout,
+)
+
 HELP = """Run a video-LLM served behind any OpenAI-compatible API (vLLM, lmdeploy, SGLang, Ollama, OpenAI)
 over an emotion benchmark with the benchmark's own prompt, frames and decoding, and write one prediction
 per gold row (video_name,prediction,status,error,...) that `emotion classify|ov|emer` read as is.
@@ -44,19 +55,9 @@ Model = Annotated[Optional[str], typer.Option("--model", help="Model to ask (def
                                                               "/v1/models lists).")]
 ApiKeyEnv = Annotated[str, typer.Option("--api-key-env", help="Environment variable holding the API key "
                                                               "(unset: no key is sent).")]
-Concurrency = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once.")]
-Timeout = Annotated[float, typer.Option("--timeout", min=0.001, help="Read timeout per request, seconds.")]
-ConnectTimeout = Annotated[float, typer.Option("--connect-timeout", min=0.001, help="Connect timeout, seconds.")]
-Retries = Annotated[int, typer.Option("--retries", min=0, help="Retries on 429/5xx/timeouts/bad bodies "
-                                                               "(Retry-After honoured).")]
-Backoff = Annotated[float, typer.Option("--backoff", min=0.0, help="Base delay of the retry backoff, seconds.")]
 Cache = Annotated[Optional[Path], typer.Option("--cache", help="SQLite response cache, the resume record "
                                                                "(default <output stem>.infer-cache.sqlite).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="No response cache: no resume, every row asked.")]
-MaxCost = Annotated[Optional[float], typer.Option("--max-cost", min=0.0, help="Stop starting requests at this "
-                                                                              "many US$ (needs a known price).")]
-Prices = Annotated[Optional[Path], typer.Option("--prices", help="JSON/YAML price table {model: {input, output}} "
-                                                                 "($ per 1M tokens).")]
 
 
 def infer_command(

@@ -27,11 +27,10 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from mmscore.errors import ConfigError, InputError
+from mmscore.errors import InputError
+from mmscore.io.prompt_files import read_prompt_file, shipped_prompt_names
 
 MEDIA_ROLES = ("frames", "audio", "drop")
 _PLACEHOLDER = re.compile(r"\{(transcript|question)\}")
@@ -112,32 +111,12 @@ def question_index(seed: int, key: str, count: int) -> int:
 
 def shipped_prompts() -> list[str]:
     """Names of the shipped inference prompts (files with an ``original``)."""
-    import yaml
-
-    folder = resources.files("mmscore").joinpath("prompts")
-    names = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".yaml") and "original" in (yaml.safe_load(entry.read_bytes()) or {}):
-            names.append(entry.name.removesuffix(".yaml"))
-    return sorted(names)
+    return shipped_prompt_names(having="original")
 
 
 def load_infer_prompt(spec: str | os.PathLike[str]) -> InferPrompt:
     """A shipped prompt by name (e.g. ``emotion_llama_mer2023_v1``) or a YAML file path."""
-    path = Path(spec)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
-        try:
-            data_bytes = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the prompt file ({exc})") from exc
-        where = str(path)
-    else:
-        resource = resources.files("mmscore").joinpath("prompts", f"{spec}.yaml")
-        if not resource.is_file():
-            raise ConfigError(f"unknown prompt {str(spec)!r}; shipped: {', '.join(shipped_prompts())}; "
-                              "or pass a YAML file")
-        data_bytes = resource.read_bytes()
-        where = f"mmscore/prompts/{spec}.yaml"
+    data_bytes, where = read_prompt_file(spec, "prompt file", lambda: f"shipped: {', '.join(shipped_prompts())}")
     return _parse(data_bytes, where)
 
 
