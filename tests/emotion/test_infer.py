@@ -449,3 +449,36 @@ def test_score_chains_ov_and_emer_metrics(data, tmp_path):
     assert (ov["precision"], ov["recall"]) == (0.5, 0.5)  # {happy, calm} vs {happy, excited}
     emer = json.loads((tmp_path / "emer.scores.json").read_text())
     assert emer["n"] == 1 and "rouge_l" in emer
+
+
+def test_first_frame_is_opencvs_first_read_with_b_frames(tmp_path):
+    """Emotion-LLaMA reads its one frame with cv2.VideoCapture(path).read(); with B-frames the first
+    decoded picture is not the first in the file, and both must still agree on frame 0."""
+    cv2 = pytest.importorskip("cv2")
+    import av
+
+    from mmscore.emotion.infer.frames import parse_frames, sample_row_frames
+    from mmscore.testing.media import moving_square_frames
+
+    noise = np.random.default_rng(0)
+    frames = [np.clip(f.astype(int) + noise.integers(-30, 30, f.shape), 0, 255).astype(np.uint8)
+              for f in moving_square_frames(30, 64, 48, "red")]
+    path = tmp_path / "bframes.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"preset": "medium", "bf": "3"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        packets = [(p.pts, p.dts) for p in container.demux(container.streams.video[0]) if p.size]
+    assert any(pts != dts for pts, dts in packets[1:])  # reordered: there are B-frames
+    capture = cv2.VideoCapture(str(path))
+    ok, bgr = capture.read()
+    capture.release()
+    ours = sample_row_frames(parse_frames("first"), path)
+    assert ok and ours.positions == [0]
+    assert np.array_equal(bgr[:, :, ::-1], ours.frames[0])
