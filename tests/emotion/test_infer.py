@@ -482,3 +482,21 @@ def test_first_frame_is_opencvs_first_read_with_b_frames(tmp_path):
     ours = sample_row_frames(parse_frames("first"), path)
     assert ok and ours.positions == [0]
     assert np.array_equal(bgr[:, :, ::-1], ours.frames[0])
+
+
+def test_emotion_llama_list_with_transcripts_csv(data, tmp_path, capsys):
+    gold = tmp_path / "relative_test3_NCEV.txt"
+    gold.write_text("s0 12 happy -10\ns2 30 angry -10\ns1 5 sad -10\n", encoding="utf-8")
+    transcripts = tmp_path / "transcription_en_all.csv"
+    transcripts.write_text('name,chinese,sentence\ns0,x,"Fine."\ns2,y,No way\n', encoding="utf-8")
+    args = ["-q", "emotion", "infer", "--gold", str(gold), "--videos", str(data / "videos"), "--preset", "mer2023",
+            "--transcripts", str(transcripts), "--transcript-column", "sentence"]
+    with FakeOpenAIServer(responder=lambda r: "happy", model_id="m") as server:
+        assert main([*args, "--base-url", server.base_url, "-o", str(tmp_path / "p.csv")]) == 2
+        assert "1 row(s) have no transcript: s1 (line 3)" in capsys.readouterr().err
+        assert main([*args, "--base-url", server.base_url, "-o", str(tmp_path / "p.csv"),
+                     "--missing-transcript", "nan"]) == 0
+        sent = {texts(r)[0].split("  [emotion]")[0] for r in server.chat_requests}
+    assert sent == {"The person in video says: Fine..", "The person in video says: No way.",
+                    "The person in video says: nan."}
+    assert [r["video_name"] for r in read_rows(tmp_path / "p.csv")] == ["s0", "s2", "s1"]  # gold order

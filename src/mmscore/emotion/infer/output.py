@@ -55,11 +55,11 @@ def write_predictions(output: Path, results: list[RowResult], prompt_id: str) ->
 
 
 def public_url(url: str) -> str:
-    """``url`` without any user:password part (never recorded)."""
+    """``url`` without a user:password part or a query string (either may carry a key; never recorded)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def versions() -> dict[str, str]:
