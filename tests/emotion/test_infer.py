@@ -78,11 +78,13 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def frame_indices(request: FakeRequest) -> list[int]:
+def frame_indices(request: FakeRequest, mime: str = "image/png") -> list[int]:
     found = []
     for part in request.parts:
         if part["type"] == "image_url":
-            data = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+            head, data = part["image_url"]["url"].split(",", 1)
+            assert head == f"data:{mime};base64"
+            data = base64.b64decode(data)
             found.append(read_index_color(np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))))
     return found
 
@@ -182,6 +184,10 @@ def test_fml_frames_video_part_and_audio_url(data, tmp_path):
     finally:
         (data / "videos" / "s1.wav").unlink()
     assert fml == {k: [0, n // 2, n - 1] for k, n in FRAMES.items()}
+    with FakeOpenAIServer(responder=lambda r: "sad", model_id="m") as server:
+        assert infer(data, server, tmp_path / "j.csv", "--preset", "mer2025-ov", "--image-format", "jpeg") == 0
+        jpeg = {key_of(r): frame_indices(r, "image/jpeg") for r in server.chat_requests}
+    assert jpeg["s2"] == np.arange(0, 30, 30 / 8).astype(int).tolist()
     parts = video["s1"].parts
     assert [p["type"] for p in parts] == ["video_url", "audio_url", "text"]
     sent_video = base64.b64decode(parts[0]["video_url"]["url"].removeprefix("data:video/mp4;base64,"))

@@ -81,6 +81,8 @@ def infer_command(
     frames: Annotated[Optional[str], typer.Option(
         "--frames", help="first (Emotion-LLaMA), uniform:N (AffectGPT), fml (first/middle/last, GPT-4V "
                          "baseline) or video (the file as a video_url part). Default: the preset's.")] = None,
+    image_format: Annotated[str, typer.Option(
+        "--image-format", help="Frames as png (lossless, default) or jpeg (quality 95, much smaller).")] = "png",
     audio: Annotated[str, typer.Option(
         "--audio", help="none (default), input_audio (OpenAI audio models), audio_url (vLLM/SGLang/lmdeploy) or "
                         "in-video (vLLM Qwen-Omni: the video's own track; needs --frames video).")] = "none",
@@ -123,6 +125,7 @@ def infer_command(
         gold=gold, videos=videos, preset=preset, output=output, transport=transport, prompt=prompt, frames=frames,
         audio=audio, transcripts=transcripts, transcript_column=transcript_column, gold_key_column=gold_key_column,
         missing_transcript=missing_transcript, seed=seed, question=question, sampling=sampling,
+        image_format=image_format,
         overrides={"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}, no_cache=no_cache)
     if dry_run:
         from mmscore.emotion.infer import dry_run_body

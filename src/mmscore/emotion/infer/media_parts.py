@@ -1,7 +1,8 @@
 """Content parts for a video and its audio, as OpenAI-compatible servers take them.
 
-Frames travel as ``image_url`` parts with PNG data URLs (every server in the reference table takes
-these). The whole video goes as ``{"type": "video_url", "video_url": {"url": "data:video/mp4;base64,..."}}``.
+Frames travel as ``image_url`` parts with PNG (or, with ``--image-format jpeg``, JPEG) data URLs
+(every server in the reference table takes these). The whole video goes as one
+``{"type": "video_url", "video_url": {"url": "data:video/mp4;base64,..."}}`` part.
 Audio goes as OpenAI's ``input_audio`` (``{"data": <base64 wav>, "format": "wav"}``, no ``data:``
 prefix) or as ``audio_url`` with a ``data:audio/wav`` URL (vLLM, SGLang, lmdeploy); ``in-video``
 sends no audio part and asks vLLM to use the video's own track (``mm_processor_kwargs``).
@@ -23,6 +24,7 @@ import numpy as np
 from mmscore.errors import ConfigError, MediaError, require
 
 AUDIO_MODES = ("none", "input_audio", "audio_url", "in-video")
+IMAGE_FORMATS = ("png", "jpeg")
 AUDIO_RATE = 16000
 
 
@@ -32,6 +34,27 @@ def check_audio_mode(mode: str, frames_kind: str) -> str:
     if mode == "in-video" and frames_kind != "video":
         raise ConfigError("--audio in-video uses the video's own track: it needs --frames video")
     return mode
+
+
+def check_image_format(fmt: str) -> str:
+    if fmt.lower() not in IMAGE_FORMATS:
+        raise ConfigError(f"--image-format must be png or jpeg; got {fmt!r}")
+    return fmt.lower()
+
+
+def frame_part(frame: np.ndarray, fmt: str) -> dict[str, Any]:
+    """An ``image_url`` part: PNG (lossless, the default) or JPEG (Pillow quality 95, far smaller for
+    full-size video frames)."""
+    from mmscore.models.judge import image_part
+
+    if fmt == "png":
+        return image_part(frame)
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(frame)).save(buffer, format="JPEG", quality=95)
+    return {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,"
+                                                      + base64.b64encode(buffer.getvalue()).decode("ascii")}}
 
 
 def video_part(path: Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mmscore.emotion.infer.frames import FramePolicy, sample_row_frames
-from mmscore.emotion.infer.media_parts import audio_part, video_part
+from mmscore.emotion.infer.media_parts import audio_part, frame_part, video_part
 from mmscore.emotion.infer.prompts import InferPrompt, question_index
 from mmscore.emotion.infer.rows import Row, find_video
 from mmscore.errors import ConfigError, MediaError
@@ -24,6 +24,7 @@ class RequestPlan:
     videos: Path
     seed: int = 0
     question: int | None = None  # 1-based fixed question; None: chosen per row from the seed
+    image_format: str = "png"
 
     def __post_init__(self) -> None:
         count = len(self.prompt.questions)
@@ -64,10 +65,8 @@ def build_request(plan: RequestPlan, row: Row) -> RowRequest:
     if plan.frames.kind == "video":
         media = [video_part(video)]
     else:
-        from mmscore.models.judge import image_part
-
         sampled = sample_row_frames(plan.frames, video)
-        media = [image_part(frame) for frame in sampled.frames]
+        media = [frame_part(frame, plan.image_format) for frame in sampled.frames]
         positions, total, errors = sampled.positions, sampled.total_frames, sampled.decode_errors
     sound = [audio_part(video, plan.audio)] if plan.audio in ("input_audio", "audio_url") else []
     content: list[dict[str, Any]] = []

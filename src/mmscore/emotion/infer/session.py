@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mmscore.emotion.infer.frames import parse_frames
-from mmscore.emotion.infer.media_parts import check_audio_mode, elide_media
+from mmscore.emotion.infer.media_parts import check_audio_mode, check_image_format, elide_media
 from mmscore.emotion.infer.output import (
     RowResult,
     default_cache_path,
@@ -44,6 +44,7 @@ class InferOptions:
     seed: int = 0
     question: int | None = None
     sampling: str = "default"
+    image_format: str = "png"
     overrides: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens, top_p
     no_cache: bool = False
 
@@ -69,7 +70,8 @@ def prepare(options: InferOptions) -> Prepared:
     if not options.videos.is_dir():
         raise InputError(f"--videos {options.videos}: not a folder")
     _check_output(options)
-    plan = RequestPlan(prompt, frames, audio, options.videos, options.seed, options.question)
+    plan = RequestPlan(prompt, frames, audio, options.videos, options.seed, options.question,
+                       check_image_format(options.image_format))
     rows = load_rows(options.gold, gold_key_column=options.gold_key_column, transcripts=options.transcripts,
                      transcript_column=options.transcript_column, need_transcript=prompt.uses_transcript,
                      missing=options.missing_transcript)
@@ -136,7 +138,7 @@ def sidecar(options: InferOptions, prepared: Prepared, run: InferRun, transport:
         "transcripts": {"file": str(options.transcripts) if options.transcripts else None,
                         "column": options.transcript_column, "missing": options.missing_transcript,
                         "used": prompt.uses_transcript},
-        "frames": {"policy": plan.frames.spec, "audio": plan.audio,
+        "frames": {"policy": plan.frames.spec, "audio": plan.audio, "image_format": plan.image_format,
                    "indices": {r.key: r.positions for r in run.results if r.positions is not None}},
         "generation": {**prepared.generation, "sampling": options.sampling},
         "transport": {"concurrency": transport.concurrency, "timeout": transport.timeout,
