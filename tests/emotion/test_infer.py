@@ -506,3 +506,21 @@ def test_emotion_llama_list_with_transcripts_csv(data, tmp_path, capsys):
     assert sent == {"The person in video says: Fine..", "The person in video says: No way.",
                     "The person in video says: nan."}
     assert [r["video_name"] for r in read_rows(tmp_path / "p.csv")] == ["s0", "s2", "s1"]  # gold order
+
+
+def test_prompt_file_errors_name_the_file(tmp_path):
+    from mmscore.emotion.infer.prompts import load_infer_prompt
+    from mmscore.errors import ConfigError, InputError
+
+    cases = {
+        "no_original.yaml": "name: x\nversion: 1\n",
+        "bad_role.yaml": 'name: x\nversion: 1\noriginal: "<v> {transcript}"\nmedia:\n  "<v>": pictures\n',
+        "question_without_list.yaml": 'name: x\nversion: 1\noriginal: "{question}"\n',
+        "broken.yaml": "name: [x\n",
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match=name):
+            load_infer_prompt(tmp_path / name)
+    with pytest.raises(ConfigError, match="emotion_llama_mer2023_v1"):  # the error lists the shipped ones
+        load_infer_prompt("no_such_prompt")
