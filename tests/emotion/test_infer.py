@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -284,9 +285,11 @@ def test_classify_reads_the_file_as_is(data, tmp_path):
     assert result.summary["weighted_f1"] == pytest.approx(expected, abs=1e-9)
 
 
-def _cache_size(path: Path) -> int:
+def _stored_replies(path: Path) -> tuple[int, int]:
+    """(server replies, answered-row records) in the response cache."""
     with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+        keys = [k for (k,) in conn.execute("SELECT key FROM replies")]
+    return sum(not k.startswith("row:") for k in keys), sum(k.startswith("row:") for k in keys)
 
 
 def test_kill_9_then_rerun_asks_only_the_rest_and_matches(tmp_path):
@@ -311,8 +314,8 @@ def test_kill_9_then_rerun_asks_only_the_rest_and_matches(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert not out.exists()  # nothing half-written
-        stored = _cache_size(tmp_path / "killed.infer-cache.sqlite")
-        assert 0 < stored < 12
+        stored, rows_done = _stored_replies(tmp_path / "killed.infer-cache.sqlite")
+        assert 0 < stored < 12 and rows_done in (stored, stored - 1)  # killed between the two writes at worst
         server.reset_counts()
         assert main(["-q", *base[3:], "--base-url", server.base_url, "-o", str(out)]) == 0
         assert server.chat_count == 12 - stored
@@ -326,7 +329,12 @@ def test_changed_setting_asks_again(data, tmp_path):
     with FakeOpenAIServer(responder=lambda r: "happy", model_id="m") as server:
         assert infer(data, server, out, "--preset", "mer2024") == 0
         assert infer(data, server, out, "--preset", "mer2024") == 0
-        assert server.chat_count == 3  # the rerun came from the cache
+        assert server.chat_count == 3  # the rerun came from the cache, without decoding a frame:
+        with mock.patch("mmscore.emotion.infer.runner.build_request", side_effect=AssertionError("decoded")):
+            assert infer(data, server, out, "--preset", "mer2024") == 0
+        assert server.chat_count == 3
+        sidecar = json.loads((tmp_path / "p.infer.json").read_text())
+        assert sidecar["usage"]["cache_hits"] == 3 and sidecar["usage"]["requests"] == 0
         assert infer(data, server, out, "--preset", "mer2024", "--max-tokens", "64") == 0
         assert server.chat_count == 6
         assert infer(data, server, out, "--preset", "mer2024", "--frames", "uniform:2") == 0

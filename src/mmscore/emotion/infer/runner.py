@@ -5,8 +5,9 @@ Retry-After, timeouts, cost cap) with its SQLite response cache as the resume re
 is stored under the sha256 of (model, messages with the frames, decoding parameters) as it
 arrives, so a run killed at any point loses nothing, a rerun asks only the rows without a stored
 reply (missing or failed ones; failures are never stored), and any change to the prompt, the
-frames, the model or a decoding setting changes the key and asks again. The output is written
-once, atomically, after every row has an outcome.
+frames, the model or a decoding setting changes the key and asks again. Answered rows are also
+stored under a fingerprint that needs no decoding (:mod:`.resume`), so a rerun decodes only the
+rows still to ask. The output is written once, atomically, after every row has an outcome.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from mmscore.emotion.infer.output import RowResult
 from mmscore.emotion.infer.request import RequestPlan, build_request
+from mmscore.emotion.infer.resume import recall, remember, row_fingerprint
 from mmscore.emotion.infer.rows import Row
 from mmscore.errors import BudgetExceeded, ConfigError, JudgeError, MMScoreError
 
@@ -90,6 +92,12 @@ async def resolve_model(client: Any, wanted: str | None) -> tuple[str, list[str]
 
 async def _one(row: Row, plan: RequestPlan, client: Any, limit: asyncio.Semaphore) -> RowResult:
     async with limit:
+        cache = client.cache
+        fingerprint = row_fingerprint(plan, row, client.model, client.params()) if cache is not None else None
+        known = recall(cache, fingerprint, row.key)
+        if known is not None:
+            client.usage.cache_hits += 1
+            return known
         try:
             request = await asyncio.to_thread(build_request, plan, row)
         except MMScoreError as exc:
@@ -102,7 +110,9 @@ async def _one(row: Row, plan: RequestPlan, client: Any, limit: asyncio.Semaphor
             return RowResult(row.key, "", "not_started", str(exc), **base)
         except JudgeError as exc:
             return RowResult(row.key, "", "error", str(exc), **base)
-        return RowResult(row.key, reply.value, "ok", note, **base)
+        result = RowResult(row.key, reply.value, "ok", note, **base)
+        remember(cache, fingerprint, client.model, result, reply.usage)
+        return result
 
 
 async def infer_rows(rows: list[Row], plan: RequestPlan, transport: Transport, generation: dict[str, Any],
