@@ -532,3 +532,16 @@ def test_prompt_file_errors_name_the_file(tmp_path):
             load_infer_prompt(tmp_path / name)
     with pytest.raises(ConfigError, match="emotion_llama_mer2023_v1"):  # the error lists the shipped ones
         load_infer_prompt("no_such_prompt")
+
+
+def test_unreachable_server_is_one_error_before_any_row(data, tmp_path, capsys):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main(["-q", "emotion", "infer", "--gold", str(data / "gold.csv"), "--videos", str(data / "videos"),
+                 "--preset", "mer2024", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "m", "--retries", "0",
+                 "-o", str(tmp_path / "p.csv")])
+    assert code == 2 and "cannot reach the server" in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()

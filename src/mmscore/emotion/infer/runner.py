@@ -81,7 +81,9 @@ async def resolve_model(client: Any, wanted: str | None) -> tuple[str, list[str]
         listed: list[str] | None = await client.list_models()
         error = None
     except JudgeError as exc:
-        listed, error = None, str(exc)
+        if getattr(exc, "status", None) is None:  # no HTTP answer at all: every row would fail the same way
+            raise ConfigError(f"cannot reach the server at {client.base_url}: {exc}") from exc
+        listed, error = None, str(exc)  # e.g. 404: a server without /models still serves chat
     if wanted:
         return wanted, listed, error
     if listed and len(listed) == 1:
