@@ -545,3 +545,14 @@ def test_unreachable_server_is_one_error_before_any_row(data, tmp_path, capsys):
                  "-o", str(tmp_path / "p.csv")])
     assert code == 2 and "cannot reach the server" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_in_video_audio_asks_vllm_for_the_video_track(data, tmp_path):
+    with FakeOpenAIServer(responder=lambda r: "sad", model_id="m") as server:
+        assert infer(data, server, tmp_path / "p.csv", "--preset", "mer2024", "--frames", "video",
+                     "--audio", "in-video") == 0
+        request = server.chat_requests[0]
+    assert [p["type"] for p in request.parts] == ["video_url", "text"]
+    assert request.body["mm_processor_kwargs"] == {"use_audio_in_video": True}
+    rows = read_rows(tmp_path / "p.csv")
+    assert {(r["n_frames"], r["frame_idx"]) for r in rows} == {("", "")}  # the server chose the frames
