@@ -240,13 +240,14 @@ def test_faults_retried_and_a_failing_row_recorded(data, tmp_path):
 
 def test_dry_run_prints_the_request_without_sending(data, tmp_path, capsys):
     with FakeOpenAIServer(model_id="m") as server:
-        assert infer(data, server, tmp_path / "p.csv", "--preset", "mer2024", "--model", "m", "--dry-run") == 0
+        assert infer(data, server, tmp_path / "p.csv", "--preset", "mer2024", "--model", "m", "--dry-run",
+                     "--cache", str(tmp_path / "c.sqlite")) == 0
         assert server.chat_count == 0
     body = json.loads(capsys.readouterr().out)
     assert body["model"] == "m" and body["temperature"] == 0 and body["max_tokens"] == 500
     image = body["messages"][0]["content"][0]["image_url"]["url"]
     assert image.startswith("data:image/png;base64,<") and image.endswith("base64 characters elided>")
-    assert not (tmp_path / "p.csv").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the cache
 
 
 def test_api_key_never_written_or_printed(data, tmp_path, capfd):

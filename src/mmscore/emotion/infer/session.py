@@ -97,7 +97,7 @@ def dry_run_body(options: InferOptions) -> dict[str, Any]:
     """The exact body of the first row's request, base64 payloads elided (no request is sent)."""
     prepared = prepare(options)
     request = build_request(prepared.plan, prepared.rows[0])
-    client = options.transport.client(prepared.generation)
+    client = Transport(**{**options.transport.__dict__, "cache": None}).client(prepared.generation)  # opens no file
     model = options.transport.model or "<the model GET /models lists>"
     return {"model": model, "messages": elide_media(request.messages), **client.params()}
 
