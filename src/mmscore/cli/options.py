@@ -185,7 +185,7 @@ RetriesOpt = Annotated[int, _judge("--retries", min=0, help="Retries on 429/5xx/
 BackoffOpt = Annotated[float, _judge("--backoff", min=0.0, help="Base delay of the exponential retry "
                        "backoff, seconds (attempt k waits ~base*2^k).")]
 CacheOpt = Annotated[Optional[Path], _judge("--cache", help="SQLite cache of judge replies: re-runs of the "
-                     "same requests are free (mmscore score: default <output-dir>/judge-cache.sqlite).")]
+                     "same requests are free (mmscore score: default <scorer folder>/judge-cache.sqlite).")]
 NoCacheOpt = Annotated[bool, _judge("--no-cache", help="Do not read or write the judge response cache.")]
 MaxCostOpt = Annotated[Optional[float], _judge("--max-cost", min=0.0, help="Stop starting requests once "
                        "this many US$ are spent (estimated); exit 3, re-run to continue.")]

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mmscore.defaults import JUDGE_MODEL
 from mmscore.errors import BudgetExceeded, ConfigError, JudgeError
 
 if TYPE_CHECKING:
@@ -85,13 +86,13 @@ Reply with one JSON object only: {{"groups": [[<words>], ...]}}"""
 
 
 def emotion_judge_defaults() -> dict[str, str]:
-    """Endpoint defaults of the emotion judges: ``$OPENAI_BASE_URL`` (else OpenAI), ``gpt-4o``,
+    """Endpoint defaults of the emotion judges: ``$OPENAI_BASE_URL`` (else OpenAI), ``JUDGE_MODEL``,
     key in ``$OPENAI_API_KEY``."""
     import os
 
     from mmscore.models.judge import OPENAI_BASE_URL
 
-    return {"base_url": os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL, "model": "gpt-4o",
+    return {"base_url": os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL, "model": JUDGE_MODEL,
             "api_key_env": "OPENAI_API_KEY"}
 
 

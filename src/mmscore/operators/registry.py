@@ -1,5 +1,8 @@
 """Registry of operators by name, for ``mmscore run pipeline.yaml`` (``mmscore run --list``).
 
+A name mmscore does not know is looked up in DataFlow's ``OPERATOR_REGISTRY`` when open-dataflow
+is installed, so a pipeline file can mix DataFlow operators with mmscore's.
+
 Entries are lazy ``"module:attr"`` targets (:class:`mmscore.registry.Registry`), so listing or
 building one operator never imports the heavy modules (torch, gradio) of the others.
 """
@@ -37,7 +40,18 @@ def list_operators() -> list[str]:
 
 
 def get_operator(name: str) -> type:
-    """Return the operator class registered under ``name`` (with a suggestion for typos)."""
+    """Return the operator class registered under ``name``: mmscore's, else DataFlow's (when
+    installed); an unknown name suggests the closest ones."""
+    if name not in OPERATORS:
+        from mmscore.dataflow import dataflow_installed, dataflow_operator  # imports DataFlow only if installed
+
+        found = dataflow_operator(name)
+        if found is not None:  # a DataFlow operator, run on mmscore's storage
+            return found
+        error = OPERATORS.unknown(name)
+        if dataflow_installed():
+            raise ConfigError(str(error).replace(f"{name!r}.", f"{name!r} (nor in DataFlow's OPERATOR_REGISTRY).", 1))
+        raise error
     try:
         return OPERATORS.get(name)
     except ModuleNotFoundError as exc:

@@ -9,6 +9,7 @@ import typer
 
 from mmscore.cli.app import EPILOG
 from mmscore.cli.options import EngineOptions, ImageTextOptions, command
+from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
 
 InputArg = Annotated[Path, typer.Argument(help="Table of image/text pairs (jsonl, json, csv, parquet).")]
 
@@ -51,7 +52,7 @@ def longclip_command(
     input: InputArg,
     model: Annotated[str, typer.Option("--model", help="Checkpoint file, folder (searched for *.pt/*.bin/*.ckpt), "
                                        "transformers folder, hub id or mmscore-demo.")]
-    = "BeichenZhang/LongCLIP-L-336px",
+    = LONGCLIP_MODEL,
     table: ImageTextOptions = ImageTextOptions(),
     engine: EngineOptions = EngineOptions(),
 ) -> None:
@@ -73,7 +74,7 @@ def specs_command(
 def clipscore_command(
     input: InputArg,
     model: Annotated[str, typer.Option("--model", help="CLIP checkpoint: hub id, transformers folder, OpenAI-layout "
-                                       ".pt or mmscore-demo.")] = "openai/clip-vit-base-patch32",
+                                       ".pt or mmscore-demo.")] = CLIP_MODEL,
     reference_key: Annotated[Optional[str], typer.Option("--reference-key", help="Column with reference captions "
                              "(a list, or one caption) to add RefCLIPScore.")] = None,
     w: Annotated[float, typer.Option("--w", help="CLIP-S weight w.")] = 2.5,

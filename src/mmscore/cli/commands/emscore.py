@@ -21,6 +21,7 @@ from mmscore.cli.options import (
     forbid,
     usage_error,
 )
+from mmscore.defaults import CLIP_MODEL
 
 HELP = f"""EMScore (Shi et al. 2022) of video captions: fine- and coarse-grained caption-vs-video and
 caption-vs-reference scores with CLIP (official whole-video algorithm).
@@ -52,7 +53,7 @@ OldCacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", hidden=True,
 @command
 def emscore_command(
     input: Annotated[Path, typer.Argument(help="Table with video paths and captions (jsonl, json, csv, parquet).")],
-    model: ModelOpt = "openai/clip-vit-base-patch32",
+    model: ModelOpt = CLIP_MODEL,
     every_n_seconds: Annotated[Optional[float], typer.Option("--every-n-seconds", help="Sample the first frame "
                                "at or after every N seconds (default: 1 s).")] = None,
     every_n_frames: Annotated[Optional[int], typer.Option("--every-n-frames", help="Sample every N-th frame "

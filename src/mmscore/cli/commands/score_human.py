@@ -13,7 +13,7 @@ from mmscore.cli.options import DataDirOpt, ExperimentOpt, command, forbid, give
 HELP = f"""Score generated videos 1-5 by hand in a local web page (keyboard: 1-5, Enter, S, B).
 
 Tasks that already have a human scoring are skipped; scorings go to
-<output-dir>/<experiment>/<model>/<task_type>/<task_id>/human-eval.json (human-eval@<annotator>.json
+<output-dir>/human-eval/<experiment>/<model>/<task_type>/<task_id>/human-eval.json (human-eval@<annotator>.json
 for further annotators).
 
 Examples:
@@ -36,8 +36,9 @@ def score_human(
     host: Annotated[str, typer.Option("--host", help="Interface to bind (0.0.0.0 exposes the page to your "
                                       "network).")] = "127.0.0.1",
     data_dir: DataDirOpt = None,
-    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="Scoring folder (default "
-                          "$VMEVAL_OUTPUT_DIR/human-eval or <data-dir>/scorings/human-eval).")] = None,
+    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="Scorings root, like $VMEVAL_OUTPUT_DIR: "
+                          "writes <output-dir>/human-eval/<experiment>/... (default $VMEVAL_OUTPUT_DIR/human-eval "
+                          "or <data-dir>/scorings/human-eval).")] = None,
     include_scored_by_others: Annotated[bool, typer.Option("--include-scored-by-others", help="Also offer tasks "
                                         "other annotators scored (for inter-annotator agreement).")] = False,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Random queue order (see --seed).")] = False,
@@ -46,12 +47,14 @@ def score_human(
 ) -> None:
     from rich.console import Console
 
-    from mmscore.human.scorer import HumanScorer
+    from mmscore.human.scorer import SCORER, HumanScorer
+    from mmscore.io.experiment import scorer_folder_under
 
     if not shuffle:
         forbid(given_options(), ["seed"], "without --shuffle")
     scorer = HumanScorer(
-        experiment_name=experiment, data_dir=data_dir, output_dir=output_dir, annotator=annotator,
+        experiment_name=experiment, data_dir=data_dir, output_dir=scorer_folder_under(output_dir, SCORER),
+        annotator=annotator,
         include_scored_by_others=include_scored_by_others, shuffle=shuffle, seed=seed, blind=not no_blind,
     )
     console = Console(stderr=True)

@@ -69,8 +69,9 @@ class ScoringOptions(Bundle):
 
     experiment: ExperimentOpt = "pilot_experiment"
     data_dir: DataDirOpt = None
-    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="Scorer folder (default "
-                          "$VMEVAL_OUTPUT_DIR/<scorer>, else <data-dir>/scorings/<scorer>).")] = None
+    output_dir: Annotated[Optional[Path], typer.Option("--output-dir", help="Scorings root, like $VMEVAL_OUTPUT_DIR: "
+                          "writes <output-dir>/<scorer>/<experiment>/... (default $VMEVAL_OUTPUT_DIR/<scorer>, "
+                          "else <data-dir>/scorings/<scorer>).")] = None
     model_filter: Annotated[Optional[list[str]], typer.Option("--model-filter", help="Only these generation models "
                             "(repeatable).")] = None
     task_type: Annotated[Optional[list[str]], typer.Option("--task-type", help="Only these task types "
@@ -114,12 +115,13 @@ def custom_command(
 
 
 def _run(kind: str, scoring: ScoringOptions, judge: JudgeOptions) -> None:
-    from mmscore.io.experiment import resolve_output_dir
+    from mmscore.io.experiment import resolve_output_dir, scorer_folder_under
     from mmscore.vmeval.scorers import Scorer, VLMScorer, make_vlm_scorer, resolve_scorer_class
 
     cls = resolve_scorer_class(kind)
     if issubclass(cls, VLMScorer):
-        out = resolve_output_dir(scoring.output_dir, scoring.scorer_name or cls.output_subdir, scoring.data_dir)
+        subdir = scoring.scorer_name or cls.output_subdir
+        out = resolve_output_dir(scorer_folder_under(scoring.output_dir, subdir), subdir, scoring.data_dir)
         scorer: Scorer = make_vlm_scorer(
             cls, judge.config(default_cache=out / "judge-cache.sqlite"), prompt=scoring.prompt,
             frames=scoring.frames, last_seconds=scoring.last_seconds, samples=scoring.samples, vote=scoring.vote,
@@ -130,7 +132,8 @@ def _run(kind: str, scoring: ScoringOptions, judge: JudgeOptions) -> None:
         forbid(judge.given, _VLM_ONLY, reason)
         scorer = cls()
         scorer.workers = judge.concurrency
-        out = resolve_output_dir(scoring.output_dir, cls.output_subdir or scorer.id, scoring.data_dir)
+        subdir = cls.output_subdir or scorer.id
+        out = resolve_output_dir(scorer_folder_under(scoring.output_dir, subdir), subdir, scoring.data_dir)
     summary = _execute(scorer, out, scoring)
     _report(summary, scoring, judge)
 
