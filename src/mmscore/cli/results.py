@@ -81,12 +81,13 @@ class Printer:
 
 
 def exit_policy(*, scored: int, unscored: int, strict: bool, what: str = "rows", first_error: str | None = None,
-                output: Path | str | None = None) -> None:
-    """Raise the documented exit for these counts (call after the output is written)."""
+                output: Path | str | None = None, nothing: str | None = None) -> None:
+    """Raise the documented exit for these counts (call after the output is written); ``nothing``
+    replaces the message when nothing at all was scored."""
     where = f"; the output was written to {output}" if output is not None else ""
     first = f"; first: {first_error}" if first_error else ""
     if scored == 0:
-        raise NothingScored(f"nothing could be scored: 0 of {scored + unscored} {what}{first}{where}")
+        raise NothingScored(nothing or f"nothing could be scored: 0 of {scored + unscored} {what}{first}{where}")
     if strict and unscored:
         raise UnscoredRows(f"{unscored} of {scored + unscored} {what} could not be scored (--strict){first}{where}")
 

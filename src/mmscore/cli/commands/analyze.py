@@ -132,8 +132,8 @@ def stats_command(
     printer.print(f"wrote {len(res['files'])} files to {out} (report: {out / 'report.md'})")
     printer.written.extend(res["files"])
     printer.finish({"command": "analyze stats", **{k: v for k, v in res.items() if k != "files"}})
-    exit_policy(scored=res["n_pairs"], unscored=0, strict=False, what="paired items (no task is in both folders)",
-                output=out)
+    exit_policy(scored=res["n_pairs"], unscored=0, strict=False,
+                nothing=f"no item of {a} could be paired with one of {b} (see {out / 'report.md'})")
 
 
 def register(app: typer.Typer) -> None:  # noqa: ARG001 - the commands live in the shared "analyze" group

@@ -40,5 +40,5 @@ def run(ctx) -> list[str]:
     emer, emer_table = evaluate_emer(files["emer_gold.csv"], files["emer_pred.csv"], judge=None)
     write_task_outputs(emer, emer_table, folder / "emer.json", "demo-model")
     lines.append(f"EMER text overlap ({emer['n']} clips): BLEU {emer['bleu']:.2f}, ROUGE-L {emer['rouge_l']:.4f} "
-                 "(Clue/Label Overlap need an LLM judge: mmscore emotion emer --judge-url ...)")
+                 "(Clue/Label Overlap need an LLM judge: mmscore emotion emer --base-url ...)")
     return lines
