@@ -24,37 +24,27 @@ from typing import TYPE_CHECKING, Any
 
 from mmscore.io.storage import FileStorage
 from mmscore.operators.base import Operator
-from mmscore.operators.registry import get_operator
+from mmscore.operators.registry import OPERATORS, get_operator
 
-if TYPE_CHECKING:  # static names for type checkers; at run time they come from __getattr__
-    from mmscore.operators.emscore import EMScoreEval
-    from mmscore.operators.image_text import (
+if TYPE_CHECKING:  # static names for type checkers only; at run time they come from the registry
+    from mmscore.operators.emscore import EMScoreEval  # noqa: F401
+    from mmscore.operators.image_text import (  # noqa: F401
         CLIPScoreEvaluator,
         ImageLongCLIPEvaluator,
         ImageSPECSEvaluator,
         RefCLIPScoreEvaluator,
     )
-    from mmscore.operators.media_check import MediaPathChecker
-    from mmscore.operators.text_stats import TextStatsEvaluator
+    from mmscore.operators.media_check import MediaPathChecker  # noqa: F401
+    from mmscore.operators.text_stats import TextStatsEvaluator  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "FileStorage",
-    "Operator",
-    "EMScoreEval",
-    "ImageLongCLIPEvaluator",
-    "ImageSPECSEvaluator",
-    "CLIPScoreEvaluator",
-    "RefCLIPScoreEvaluator",
-    "TextStatsEvaluator",
-    "MediaPathChecker",
-    "dataflow_installed",
-    "register_with_dataflow",
-    "dataflow_operator",
-]
-#: the operator classes (seed names), loaded lazily through mmscore's registry
-OPERATOR_NAMES = tuple(name for name in __all__[2:] if name[0].isupper())
+#: the operator classes by their seed names, straight from mmscore's operator registry (one list:
+#: registering an operator in ``operators/registry.py`` exports it here too), loaded lazily
+OPERATOR_NAMES = tuple(OPERATORS.names())
+
+__all__ = ["FileStorage", "Operator", *OPERATOR_NAMES, "dataflow_installed", "register_with_dataflow",
+           "dataflow_operator"]
 
 _registered = False
 
