@@ -198,6 +198,13 @@ def test_emotion_output_format_follows_the_extension(tmp_path: Path) -> None:
         (["score", "human", "--seed", "3"], "--seed"),
         (["analyze", "stats", "--a", "a", "--b", "b", "--no-figures", "--format", "pdf"], "--format"),
         (["run", "--list", "--engine", "local"], "--engine"),
+        (["emscore", "x.jsonl", "--idf-corpus", "c.txt", "--idf-corpus-key", "text"], "--idf-corpus-key"),
+        (["emotion", "classify", "--gold", "g.csv", "--pred", "p.csv", "--compat", "emotion-llama", "--match",
+          "exact"], "--match"),
+        (["emotion", "classify", "--gold", "g.csv", "--pred", "p.csv", "--preset", "dfew", "--no-valence"],
+         "--no-valence"),
+        (["emotion", "emer", "--gold", "g.csv", "--pred", "p.csv", "--no-text-metrics", "--lang", "zh"], "--lang"),
+        (["score", "gpt4o", "--vote", "mean"], "--vote"),
     ],
 )
 def test_options_without_effect_are_usage_errors(argv: list[str], named: str, capsys) -> None:

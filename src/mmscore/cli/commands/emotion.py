@@ -88,8 +88,13 @@ def classify_command(
     from mmscore.emotion.classify import evaluate_classification
     from mmscore.emotion.report import print_classification, results_markdown, write_classification_outputs
 
+    given = columns.given
     if out.output is None:
-        forbid(columns.given, ["no_plot"], "without --output (nothing is written)")
+        forbid(given, ["no_plot"], "without --output (nothing is written)")
+    if compat is not None:
+        forbid(given, ["match"], f"with --compat {compat} (it has its own answer rule)")
+    if preset.lower() != "mer2023":
+        forbid(given, ["no_valence"], f"with --preset {preset} (only MER2023 reads valence)")
     result = evaluate_classification(gold, pred, preset=preset, match=match, compat=compat, valence=not no_valence,
                                      labels=[x for x in labels.split(",") if x.strip()] if labels else None,
                                      **columns.library_kwargs())
@@ -172,6 +177,8 @@ def emer_command(
     from mmscore.emotion.emer import evaluate_emer
     from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
 
+    if not text_metrics:
+        forbid(columns.given, ["lang"], "with --no-text-metrics (it sets BLEU/ROUGE tokens)")
     if not judge_on:
         judge.forbid_all("with --no-judge")
         forbid(columns.given, ["tasks", "min_score", "strict"], "with --no-judge (they configure the judge)")

@@ -102,8 +102,8 @@ def emscore_command(
         raise usage_error("--cache and --no-cache contradict each other; give one")
     if no_idf:
         forbid(given, ["idf_corpus", "idf_corpus_key"], "with --no-idf (uniform token weights use no corpus)")
-    elif idf_corpus is None:
-        forbid(given, ["idf_corpus_key"], "without --idf-corpus")
+    elif idf_corpus is None or idf_corpus.suffix.lower() in (".txt", ".text"):
+        forbid(given, ["idf_corpus_key"], "without a table as --idf-corpus (a .txt corpus has one sentence a line)")
     if num_frames is not None and (every_n_seconds is not None or every_n_frames is not None):
         raise ConfigError("give only one of --every-n-seconds, --every-n-frames, --num-frames")
     output = output or default_output(input, "emscore")

@@ -119,6 +119,8 @@ def _run(kind: str, scoring: ScoringOptions, judge: JudgeOptions) -> None:
     from mmscore.vmeval.scorers import Scorer, VLMScorer, make_vlm_scorer, resolve_scorer_class
 
     cls = resolve_scorer_class(kind)
+    if scoring.frames * scoring.samples == 1:
+        forbid(scoring.given, ["vote"], "with one judgement per task (add --frames N or --samples K)")
     if issubclass(cls, VLMScorer):
         subdir = scoring.scorer_name or cls.output_subdir
         out = resolve_output_dir(scorer_folder_under(scoring.output_dir, subdir), subdir, scoring.data_dir)
