@@ -115,7 +115,7 @@ def _score_table(input_path: Path, jobs: list, table: ImageTextOptions, suffix: 
         df = _on_engine(input_path, output, jobs, table, engine)
     else:
         df = _in_process(input_path, output, jobs, table)
-    _print(input_path, output, df, [(evaluator, key) for evaluator, key, _ in jobs], table)
+    _print(suffix, input_path, output, df, [(evaluator, key) for evaluator, key, _ in jobs], table)
 
 
 def _on_engine(input_path: Path, output: Path, jobs: list, table: ImageTextOptions, engine: EngineOptions) -> Any:
@@ -149,7 +149,7 @@ def _in_process(input_path: Path, output: Path, jobs: list, table: ImageTextOpti
     return df
 
 
-def _print(input_path: Path, output: Path, df: Any, runs: list, table: ImageTextOptions) -> None:
+def _print(name: str, input_path: Path, output: Path, df: Any, runs: list, table: ImageTextOptions) -> None:
     from mmscore.cli.results import Printer, exit_policy, stats_row
 
     printer = Printer(table.as_json)
@@ -170,7 +170,7 @@ def _print(input_path: Path, output: Path, df: Any, runs: list, table: ImageText
     first = f"row {errors.index[0]}: {errors.iloc[0]}" if len(errors) else None
     if first:
         printer.warn(f"first error ({first})")
-    printer.finish({"rows": len(df), "scores": scores, "output": output})
+    printer.finish({"command": name, "rows": len(df), "scores": scores, "output": output})
     unscored = int(df[[f"{key}_error" for _, key in runs]].notna().any(axis=1).sum())
     exit_policy(scored=len(df) - unscored, unscored=unscored, strict=table.strict, first_error=first, output=output)
 
