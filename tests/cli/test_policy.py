@@ -303,3 +303,24 @@ def test_run_exit_policy(tmp_path: Path, sample_images, capsys) -> None:
     assert main(["run", str(tmp_path / "none.yaml"), "--json"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert (result["rows"], result["failed"]) == (2, 2) and Path(result["written"][0]).is_file()
+
+
+def test_score_json_and_judge_flags_rejected_for_a_non_judge_scorer(tmp_path: Path, capsys) -> None:
+    make_experiment(tmp_path, models=("m",), task_types=("chess_task",), n_tasks=2)
+    with FakeOpenAIServer(default=Reply.score(5)) as server:
+        rc = main(["score", "openai-compatible", "--data-dir", str(tmp_path), "--base-url", server.base_url,
+                   "--model", "judge", "--json"])
+    assert rc == 0
+    result = _json_stdout(capsys)
+    assert (result["command"], result["completed"], result["failed"]) == ("score", 2, 0)
+    plugin = tmp_path / "const_scorer.py"
+    plugin.write_text("from mmscore.vmeval import Scorer, ScoreResult\n"
+                      "class ConstScorer(Scorer):\n"
+                      "    name = 'const-test'\n"
+                      "    output_subdir = 'const-eval'\n"
+                      "    async def score(self, task):\n"
+                      "        return ScoreResult(score=3)\n")
+    argv = ["score", "custom", f"{plugin}:ConstScorer", "--data-dir", str(tmp_path)]
+    assert main([*argv, "--base-url", "http://127.0.0.1:9/v1"]) == 2
+    assert "--base-url has no effect for" in capsys.readouterr().err
+    assert main([*argv, "--concurrency", "2"]) == 0  # the one judge flag a plain scorer reads (its workers)
