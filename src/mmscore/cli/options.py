@@ -37,8 +37,8 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any row cou
                                          "still written).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the results as one JSON object on stdout instead "
                                        "of tables.")]
-WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=0, help="Media decoding threads (0: decode in "
-                                                   "the calling thread; default: the command's).")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=0, help="Media decoding threads (0: no pool: "
+                                                   "images decode inline, videos in one thread).")]
 
 
 # --------------------------------------------------------------------------- what the user typed
