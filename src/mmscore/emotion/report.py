@@ -181,6 +181,18 @@ def companion(output: Path, suffix: str) -> Path:
     return output.with_name(output.stem + suffix)
 
 
+CLASSIFICATION_COMPANIONS = (".samples.csv", ".per_class.csv", ".confusion.csv", ".md", ".confusion.png")
+TASK_COMPANIONS = (".samples.csv", ".md")
+
+
+def output_files(output: str | Path | None, companions: tuple[str, ...]) -> list[Path]:
+    """Every file a result ``output`` writes (itself and its companions), for the output checks."""
+    if output is None:
+        return []
+    output = Path(output)
+    return [output, *(companion(output, suffix) for suffix in companions)]
+
+
 def write_classification_outputs(summary: dict[str, Any], samples: pd.DataFrame, output: str | Path,
                                  method: str, plot: bool = True) -> list[Path]:
     """JSON + per-sample, per-class and confusion CSVs + Markdown table (+ confusion PNG) beside ``output``."""

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from mmscore.errors import ConfigError, InputError
+from mmscore.io.outputs import refuse_output_over_input
 from mmscore.io.tables import TABLE_FORMATS, dataframe_records, read_table, write_table
 
 
@@ -62,11 +63,12 @@ class FileStorage:
         if not isinstance(data, pd.DataFrame):
             raise InputError(f"FileStorage.write expects a DataFrame or a list of dicts, got {type(data).__name__}")
         path = self.output_path()
+        refuse_output_over_input([path], [self.first_entry_file_name])
         write_table(data, path, self.cache_type)
         return str(path)
 
     # -- helpers -----------------------------------------------------------------------
-    def _step_file(self, step: int) -> Path:
+    def step_file(self, step: int) -> Path:
         return Path(self.cache_path) / f"{self.file_name_prefix}_step{step}.{self.cache_type}"
 
     def input_path(self) -> Path:
@@ -74,12 +76,12 @@ class FileStorage:
             raise InputError("FileStorage.read() called before step(); call storage.step() first")
         if self.operator_step == 0:
             return Path(self.first_entry_file_name)
-        return self._step_file(self.operator_step)
+        return self.step_file(self.operator_step)
 
     def output_path(self) -> Path:
         if self.operator_step < 0:
             raise InputError("FileStorage.write() called before step(); call storage.step() first")
-        return self._step_file(self.operator_step + 1)
+        return self.step_file(self.operator_step + 1)
 
     @property
     def base_dir(self) -> Path:

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from mmscore.errors import ColumnError, ConfigError
-from mmscore.io.cells import clean_text, text_list
+from mmscore.io.cells import caption_type_error, clean_text, text_list
 from mmscore.metrics import clip_scores as cs
 from mmscore.operators.base import Operator
 from mmscore.provenance import run_info, signature_string
@@ -121,6 +121,10 @@ class _ImageTextEvaluator(Operator):
             references = [text_list(v) for v in df[reference_key]]
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
+            wrong_type = caption_type_error(df[text_key].iloc[row], text_key)
+            if wrong_type is not None:
+                errors[row] = wrong_type
+                continue
             if texts[row] is None:
                 errors[row] = f"empty or missing text in column {text_key!r}"
                 continue

@@ -78,6 +78,9 @@ def register(app: typer.Typer) -> None:
         from mmscore.analysis.performance import run_plot
 
         out = output_dir or Path("analysis") / eval_folder.resolve().name
+        from mmscore.io.outputs import check_writable_dir
+
+        check_writable_dir(out)
         res = run_plot(eval_folder, out, _formats(fmt), rule, confidence)
         console = Console()
         table = Table(title=f"{res['scorer_folder']}: success rate (score >= 4), {res['exclusions_text']}")
@@ -138,6 +141,9 @@ def register(app: typer.Typer) -> None:
         if margin <= 0:
             raise ConfigError(f"--margin must be positive, got {margin}")
         out = output_dir or Path("analysis") / f"{a.resolve().name}_vs_{b.resolve().name}"
+        from mmscore.io.outputs import check_writable_dir
+
+        check_writable_dir(out)
         res = run_stats(
             a,
             b,

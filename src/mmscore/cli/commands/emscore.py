@@ -96,6 +96,9 @@ def register(app: typer.Typer) -> None:
                             "cache.")] = False,
         cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Video embedding cache folder "
                              "(default: $MMSCORE_CACHE_DIR or ~/.cache/mmscore).")] = None,
+        allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Score the part of a truncated "
+                                   "video that decodes (noted in column video_truncated) instead of a row "
+                                   "error.")] = False,
         output: OutputOpt = None,
         strict: StrictOpt = False,
         engine: EngineOpt = None,
@@ -124,8 +127,12 @@ def register(app: typer.Typer) -> None:
         cache: Path | bool = False if no_cache else (cache_dir if cache_dir is not None else True)
         evaluator.configure(num_frames=num_frames, max_frames=max_frames, idf=not no_idf,
                             idf_corpus=_read_corpus(idf_corpus, idf_corpus_key) if idf_corpus else None,
-                            device=device, batch_size=batch_size, workers=workers, cache_dir=cache)
+                            device=device, batch_size=batch_size, workers=workers, cache_dir=cache,
+                            allow_truncated=allow_truncated)
         output = output or input.with_name(f"{input.stem}.emscore{input.suffix}")
+        from mmscore.io.outputs import prepare_outputs
+
+        prepare_outputs([output, output.with_name(output.name + ".run.json")], [input, idf_corpus])
         if engine is None:
             df = read_table(input)
             require_columns(df, [video_key, candidate_key], where=str(input))
