@@ -103,6 +103,20 @@ def _by_domain(pairs, confidence: float) -> list[dict[str, Any]]:
     return rows
 
 
+def no_pairs_reason(result: dict[str, Any]) -> str | None:
+    """Why nothing was paired (None when something was): the sides' experiments and item counts."""
+    if result["n_pairs"]:
+        return None
+    a, b, pairing = result["a"], result["b"], result["pairing"]
+    text = (f"no item is scored validly in both folders: A ({a['folder']}) holds experiment(s) "
+            f"{', '.join(a['experiments']) or '(none)'}, B ({b['folder']}) holds "
+            f"{', '.join(b['experiments']) or '(none)'}; {pairing['only_in_a']} item(s) only in A, "
+            f"{pairing['only_in_b']} only in B")
+    if not set(a["experiments"]) & set(b["experiments"]):
+        text += "; the experiment names differ, so no item can pair (score the same experiment on both sides)"
+    return text
+
+
 def run_stats(
     folder_a: str | os.PathLike[str],
     folder_b: str | os.PathLike[str],
@@ -163,6 +177,8 @@ def run_stats(
             "files": table_a.n_files,
             "excluded": table_a.excluded_counts(),
             "summary": describe_exclusions(table_a),
+            "broken_files": table_a.broken_files(),
+            "experiments": table_a.experiments,
         },
         "b": {
             "folder": str(folder_b),
@@ -170,6 +186,8 @@ def run_stats(
             "files": table_b.n_files,
             "excluded": table_b.excluded_counts(),
             "summary": describe_exclusions(table_b),
+            "broken_files": table_b.broken_files(),
+            "experiments": table_b.experiments,
         },
         "pairing": {
             "key": ["experiment", "model", "task_type", "task_id"],

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         if STATE["debug"]:
             raise
         typer.echo(f"Error: {exc} (use --debug for a traceback)", err=True)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         return 130

@@ -135,7 +135,11 @@ def print_summary(console: Any, summary: dict[str, Any], method: str) -> None:
         table.add_row(METRIC_TITLES.get(key, key), format_value(summary.get(key), key, False))
     if "missing" in summary:
         table.add_row("missing predictions", str(summary["missing"]["count"]))
+    if "grouping" in summary:
+        table.add_row("grouping", str(summary["grouping"]))
     console.print(table)
+    for warning in summary.get("warnings") or []:
+        console.print(f"[yellow]warning: {warning}[/yellow]")
 
 
 def write_confusion_png(summary: dict[str, Any], path: str | Path, title: str = "") -> Path:

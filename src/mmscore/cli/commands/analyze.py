@@ -100,6 +100,8 @@ def register(app: typer.Typer) -> None:
         for model, reasons in res["models_without_scores"].items():
             counts = ", ".join(f"{v} {k}" for k, v in reasons.items())
             console.print(f"[yellow]{model}: no valid score ({counts}); not in the tables or figures[/yellow]")
+        for line in res["broken_files_text"]:
+            console.print(f"[yellow]broken scoring file: {line}[/yellow]")
         console.print(f"wrote {len(res['files'])} files to {res['output_dir']}")
 
     @analyze.command(
@@ -160,3 +162,8 @@ def register(app: typer.Typer) -> None:
         for line in headline(res):
             console.print(line)
         console.print(f"wrote {len(res['files'])} files to {out} (report: {out / 'report.md'})")
+        from mmscore.analysis.comparison import no_pairs_reason
+        from mmscore.errors import NothingMatchedError
+
+        if no_pairs_reason(res):
+            raise NothingMatchedError(no_pairs_reason(res))
