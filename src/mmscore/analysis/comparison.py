@@ -103,6 +103,14 @@ def _by_domain(pairs, confidence: float) -> list[dict[str, Any]]:
     return rows
 
 
+def _measured_raters(matrix: np.ndarray, raters: list[str]) -> list[str]:
+    """Raters with a value in a unit that has at least two values: whose agreement alpha measures
+    (with no item in common, only one folder's own annotators)."""
+    values = ~np.isnan(np.asarray(matrix, dtype=float))
+    pairable = values.sum(axis=0) >= 2
+    return [rater for rater, row in zip(raters, values, strict=True) if (row & pairable).any()]
+
+
 def no_pairs_reason(result: dict[str, Any]) -> str | None:
     """Why nothing was paired (None when something was): the sides' experiments and item counts."""
     if result["n_pairs"]:
@@ -147,6 +155,7 @@ def run_stats(
         matrix, "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
     ).to_dict()
     alpha["raters"] = raters
+    alpha["measured_raters"] = _measured_raters(matrix, raters)
     within: dict[str, dict[str, Any] | None] = {}
     for side in ("A", "B"):  # agreement among one folder's own annotators (several humans)
         rows = [i for i, r in enumerate(raters) if r.startswith(f"{side}:")]

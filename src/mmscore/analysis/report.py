@@ -271,7 +271,7 @@ def headline(res: dict[str, Any]) -> list[str]:
         f"TOST ±{res['settings']['margin']:g}: {verdict}",
         f"Spearman {num(res['spearman'])}; quadratic kappa {num(res['quadratic_weighted_kappa'])}; "
         f"binary kappa {num(res['binary_kappa'])}",
-        f"Krippendorff alpha (ordinal) over {_raters_label(res['krippendorff_alpha_ordinal'].get('raters', []))}: "
+        f"Krippendorff alpha (ordinal) over {_raters_label(res['krippendorff_alpha_ordinal'].get('measured_raters', []))}: "
         f"{num(res['krippendorff_alpha_ordinal'])}",
         *[f"broken scoring file in {side.upper()}: {reason}: {path}"
           for side in ("a", "b") for reason, paths in res[side].get("broken_files", {}).items() for path in paths],

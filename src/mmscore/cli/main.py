@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"Error: {exc} (use --debug for a traceback)", err=True)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
+        from mmscore.progress import interrupted_message
+
+        typer.echo(interrupted_message(), err=True)
         return 130
     except typer.Exit as exc:
         return exc.exit_code
@@ -53,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     except Exception as exc:  # click.ClickException and friends
         click_errors, aborts = _click_exception_types()
+        if isinstance(exc, aborts) and isinstance(exc.__context__, KeyboardInterrupt):
+            from mmscore.progress import interrupted_message  # click turns Ctrl+C into Abort
+
+            typer.echo(interrupted_message(), err=True)
+            return 130
         if isinstance(exc, aborts):
             typer.echo("Aborted.", err=True)
             return 1

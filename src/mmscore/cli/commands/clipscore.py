@@ -131,7 +131,7 @@ def _score_table(input_path: Path, jobs: list, image_key: str, text_key: str, ou
     from rich.table import Table
 
     from mmscore.io.atomic import atomic_write_json
-    from mmscore.io.storage import resolve_media_path
+    from mmscore.io.storage import MediaPathResolver
     from mmscore.io.tables import read_table, require_columns, write_table
 
     from mmscore.io.outputs import check_new_columns, prepare_outputs
@@ -154,12 +154,12 @@ def _score_table(input_path: Path, jobs: list, image_key: str, text_key: str, ou
         df = read_table(input_path)
         require_columns(df, [image_key, text_key], where=str(input_path))
         check_new_columns(new_columns, df.columns, overwrite_column, where=str(input_path))
-        base = input_path.resolve().parent
+        resolver = MediaPathResolver(input_path.resolve().parent)
         for evaluator, key, reference_key in jobs:
-            df = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), image_key, text_key, key,
-                                           reference_key=reference_key)
+            df = evaluator.score_dataframe(df, resolver, image_key, text_key, key, reference_key=reference_key)
         write_table(df, output)
         info = {key: evaluator.last_run_info for evaluator, key in runs}
+        info["media_paths"] = resolver.resolved
         atomic_write_json(output.with_name(output.name + ".run.json"), info)
 
     console = Console()

@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from mmscore.io.atomic import atomic_write_json
-        from mmscore.io.storage import resolve_media_path
+        from mmscore.io.storage import MediaPathResolver
         from mmscore.io.tables import read_table, require_columns, write_table
         from mmscore.operators.emscore import ERROR_COLUMN, EMScoreEval
 
@@ -136,11 +136,10 @@ def register(app: typer.Typer) -> None:
         if engine is None:
             df = read_table(input)
             require_columns(df, [video_key, candidate_key], where=str(input))
-            base = input.resolve().parent
-            scored = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), video_key,
-                                               candidate_key, reference_key)
+            resolver = MediaPathResolver(input.resolve().parent)
+            scored = evaluator.score_dataframe(df, resolver, video_key, candidate_key, reference_key)
             write_table(scored, output)
-            info = evaluator.last_run_info or {}
+            info = {**(evaluator.last_run_info or {}), "media_paths": resolver.resolved}
             atomic_write_json(output.with_name(output.name + ".run.json"), info)
         else:  # sharded, restartable; the engine writes <output> and <output>.run.json
             from mmscore.engine import run_engine
