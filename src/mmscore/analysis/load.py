@@ -19,11 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from mmscore.errors import InputError
+from mmscore.human.store import VIDEO_UNAVAILABLE  # a score given without a playable video: excluded
 from mmscore.io.experiment import iter_scorings
 
 KEY = ["experiment", "model", "task_type", "task_id"]
-#: result flag of a scoring saved while its video could not be decoded; such scorings are excluded
-VIDEO_UNAVAILABLE = "video_unavailable"
 #: exclusion reasons that mean a broken file (named in outputs), not a deliberate skip
 BROKEN_REASONS = ("unreadable", "invalid_score")
 COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path"]

@@ -655,3 +655,10 @@ def video_truncation(path: str | os.PathLike[str]) -> str | None:
     except MediaError:
         return None
     return truncation_note(index.decoded_seconds, index.declared_seconds)
+
+
+def check_video_file(path: str | os.PathLike[str]) -> None:
+    """Raise ``MediaError`` unless ``path`` is a whole video: a container with a video stream, at
+    least one frame and no missing tail (demuxing only; the check every viewer and scorer shares)."""
+    path = Path(path)
+    _require_whole(path, _read_index(path), allow_truncated=False)
