@@ -23,7 +23,7 @@ from mmscore.cli.main import main
 from mmscore.errors import MediaError, ModelError
 from mmscore.io.experiment import scoring_dir, write_scoring
 from mmscore.io.tables import read_table, write_table
-from mmscore.testing.media import make_image, make_video
+from mmscore.testing.media import make_image
 
 EMOTION = Path(__file__).resolve().parents[2] / "src" / "mmscore" / "examples" / "emotion"
 

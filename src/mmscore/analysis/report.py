@@ -258,6 +258,7 @@ def headline(res: dict[str, Any]) -> list[str]:
 
     p = res["pairing"]
     tost = res["tost"]
+    alpha = res["krippendorff_alpha_ordinal"]
     verdict = (
         ("equivalent" if tost.get("equivalent") else "not shown equivalent")
         if tost["p_value"] is not None
@@ -271,8 +272,7 @@ def headline(res: dict[str, Any]) -> list[str]:
         f"TOST ±{res['settings']['margin']:g}: {verdict}",
         f"Spearman {num(res['spearman'])}; quadratic kappa {num(res['quadratic_weighted_kappa'])}; "
         f"binary kappa {num(res['binary_kappa'])}",
-        f"Krippendorff alpha (ordinal) over {_raters_label(res['krippendorff_alpha_ordinal'].get('measured_raters', []))}: "
-        f"{num(res['krippendorff_alpha_ordinal'])}",
+        f"Krippendorff alpha (ordinal) over {_raters_label(alpha.get('measured_raters', []))}: {num(alpha)}",
         *[f"broken scoring file in {side.upper()}: {reason}: {path}"
           for side in ("a", "b") for reason, paths in res[side].get("broken_files", {}).items() for path in paths],
     ]

@@ -33,6 +33,7 @@ are set with :meth:`EMScoreEval.configure`, keeping the constructor identical to
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,7 +41,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -131,10 +131,9 @@ def _score_table(input_path: Path, jobs: list, image_key: str, text_key: str, ou
     from rich.table import Table
 
     from mmscore.io.atomic import atomic_write_json
+    from mmscore.io.outputs import check_new_columns, prepare_outputs
     from mmscore.io.storage import MediaPathResolver
     from mmscore.io.tables import read_table, require_columns, write_table
-
-    from mmscore.io.outputs import check_new_columns, prepare_outputs
 
     output = output or input_path.with_name(f"{input_path.stem}.{suffix}{input_path.suffix}")
     prepare_outputs([output, output.with_name(output.name + ".run.json")], [input_path])

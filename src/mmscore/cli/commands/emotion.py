@@ -138,7 +138,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from rich.console import Console
 
-        from mmscore.emotion.report import TASK_COMPANIONS, output_files, print_summary, results_markdown, write_task_outputs
+        from mmscore.emotion.report import (
+            TASK_COMPANIONS,
+            output_files,
+            print_summary,
+            results_markdown,
+            write_task_outputs,
+        )
         from mmscore.errors import ConfigError
         from mmscore.io.atomic import atomic_write_json
         from mmscore.io.outputs import prepare_outputs
@@ -201,7 +207,13 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from mmscore.emotion.emer import evaluate_emer
-        from mmscore.emotion.report import TASK_COMPANIONS, output_files, print_summary, results_markdown, write_task_outputs
+        from mmscore.emotion.report import (
+            TASK_COMPANIONS,
+            output_files,
+            print_summary,
+            results_markdown,
+            write_task_outputs,
+        )
         from mmscore.io.outputs import prepare_outputs
 
         prepare_outputs(output_files(output, TASK_COMPANIONS), [gold, pred, cache])
