@@ -149,8 +149,8 @@ def register(app: typer.Typer) -> None:
         from mmscore.io.atomic import atomic_write_json
         from mmscore.io.outputs import prepare_outputs
 
-        prepare_outputs(output_files(output, TASK_COMPANIONS) + [save_grouping],
-                        [gold, pred, grouping, wheel_dir, cache])
+        prepare_outputs(output_files(output, TASK_COMPANIONS) + [save_grouping, cache],
+                        [gold, pred, grouping, wheel_dir])
         console = Console()
         name = method or pred.stem
         columns = dict(gold_key_column=gold_key_column, gold_label_column=gold_column,
@@ -216,7 +216,7 @@ def register(app: typer.Typer) -> None:
         )
         from mmscore.io.outputs import prepare_outputs
 
-        prepare_outputs(output_files(output, TASK_COMPANIONS), [gold, pred, cache])
+        prepare_outputs(output_files(output, TASK_COMPANIONS) + [cache], [gold, pred])
         settings = _judge_settings(judge_url, judge_model, api_key_env, concurrency, cache, max_cost,
                                    timeout) if judge else None
         summary, samples = evaluate_emer(
