@@ -62,7 +62,7 @@ def _png_as_mp4(folder: Path) -> Path:
 
 
 # -------------------------------------------------------------------------------- data loss
-@pytest.mark.parametrize("command", ["classify", "ov", "emer", "classify-symlink", "retrieval", "emscore"])
+@pytest.mark.parametrize("command", ["classify", "ov", "emer", "classify-symlink", "retrieval", "emscore", "run"])
 def test_line01_output_equal_to_an_input_is_refused(tmp_path, capsys, command) -> None:
     gold = shutil.copyfile(EMOTION / "gold.csv", tmp_path / "gold.csv")
     pred = shutil.copyfile(EMOTION / "predictions.jsonl", tmp_path / "pred.jsonl")
@@ -72,6 +72,11 @@ def test_line01_output_equal_to_an_input_is_refused(tmp_path, capsys, command) -
     write_table(pd.DataFrame({"video_path": ["v.mp4"], "candidate": ["a cat"]}), table)
     link = tmp_path / "link.csv"
     link.symlink_to(gold)
+    pipeline = tmp_path / "p.yaml"  # its step 1 file is the input table itself
+    pipeline.write_text(json.dumps({
+        "storage": {"first_entry_file_name": "s_step1.jsonl", "cache_path": ".", "file_name_prefix": "s"},
+        "operators": [{"name": "TextStatsEvaluator", "run": {"input_text_key": "candidate"}}]}))
+    steps = shutil.copyfile(table, tmp_path / "s_step1.jsonl")
     argv = {
         "classify": ["emotion", "classify", "--gold", str(gold), "--pred", str(pred), "-o", str(gold)],
         "ov": ["emotion", "ov", "--gold", str(gold), "--pred", str(pred), "-o", str(pred)],
@@ -79,11 +84,12 @@ def test_line01_output_equal_to_an_input_is_refused(tmp_path, capsys, command) -
         "classify-symlink": ["emotion", "classify", "--gold", str(gold), "--pred", str(pred), "-o", str(link)],
         "retrieval": ["eval", "retrieval", str(coco), "--model", "nope", "-o", str(coco)],
         "emscore": ["emscore", str(table), "--model", "nope", "-o", str(table)],
+        "run": ["run", str(pipeline)],
     }[command]
-    before = {p: p.read_bytes() for p in (gold, pred, coco, table)}
+    before = {p: p.read_bytes() for p in (gold, pred, coco, table, steps)}
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "is the input file" in err and ("gold.csv" in err or "pred.jsonl" in err or tmp_path.name in err)
+    assert "is the input file" in err and any(name in err for name in ("gold.csv", "pred.jsonl", tmp_path.name))
     assert {p: p.read_bytes() for p in before} == before
     assert link.is_symlink()
 
