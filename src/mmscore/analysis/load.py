@@ -25,7 +25,8 @@ from mmscore.io.experiment import iter_scorings
 KEY = ["experiment", "model", "task_type", "task_id"]
 #: exclusion reasons that mean a broken file (named in outputs), not a deliberate skip
 BROKEN_REASONS = ("unreadable", "invalid_score")
-COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path"]
+COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path",
+           "experiment_known"]
 
 
 def _goal_based(data: dict) -> bool:
@@ -110,6 +111,7 @@ def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
                 "included": s.score is not None and not unavailable,
                 "reason": reason,
                 "path": str(s.path),
+                "experiment_known": s.experiment_known,
             }
         )
     if not rows:

@@ -50,7 +50,7 @@ import pandas as pd
 import torch
 
 from mmscore.errors import ConfigError, MediaError
-from mmscore.io.cells import caption_type_error, clean_text, text_list
+from mmscore.io.cells import caption_type_error, clean_text, text_lists
 from mmscore.io.media import (
     SampledFrames,
     SamplingSpec,
@@ -59,6 +59,7 @@ from mmscore.io.media import (
     sampling_spec,
     video_truncation,
 )
+from mmscore.io.storage_access import media_resolver
 from mmscore.metrics import emscore as em
 from mmscore.operators.base import Operator
 from mmscore.provenance import run_info, signature_string
@@ -428,7 +429,7 @@ class EMScoreEval(Operator):
             logger.warning("no reference column %r (columns present: %s): every row is scored without "
                            "reference, so only EMScore(X,V) is computed", reference_key,
                            ", ".join(repr(str(c)) for c in df.columns))
-        references = [text_list(v) for v in df[reference_key]] if has_refs else [[] for _ in range(n)]
+        references = text_lists(df[reference_key], reference_key) if has_refs else [[] for _ in range(n)]
         videos: list[Path | None] = [None] * n
         for row in range(n):
             wrong_type = caption_type_error(df[candidate_key].iloc[row], candidate_key)
@@ -552,7 +553,7 @@ class EMScoreEval(Operator):
     ) -> list[str]:
         """Score every row of the step's table; returns the added column names."""
         df = self.read_checked(storage, [video_key, candidate_key])
-        resolve = storage.resolve_path if hasattr(storage, "resolve_path") else None
+        resolve = media_resolver(storage)
         out = self.score_dataframe(df, resolve, video_key, candidate_key, reference_key)
         columns = (self.output_columns() + ([DETAILS_COLUMN] if self.return_all_frames else [])
                    + ([TRUNCATED_COLUMN] if self.sampling.allow_truncated else []) + [ERROR_COLUMN])

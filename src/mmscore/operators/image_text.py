@@ -29,7 +29,8 @@ import pandas as pd
 import torch
 
 from mmscore.errors import ColumnError, ConfigError
-from mmscore.io.cells import caption_type_error, clean_text, text_list
+from mmscore.io.cells import caption_type_error, clean_text, text_lists
+from mmscore.io.storage_access import media_resolver
 from mmscore.metrics import clip_scores as cs
 from mmscore.operators.base import Operator
 from mmscore.provenance import run_info, signature_string
@@ -97,7 +98,7 @@ class _ImageTextEvaluator(Operator):
         """Score every row; writes ``output_key`` and ``<output_key>_error``; returns ``[output_key]``."""
         output_key = output_key or self.default_output_key
         df = self.read_checked(storage, [input_image_key, input_text_key])
-        df = self.score_dataframe(df, storage.resolve_path, input_image_key, input_text_key, output_key)
+        df = self.score_dataframe(df, media_resolver(storage), input_image_key, input_text_key, output_key)
         self.write_result(storage, df, [output_key, f"{output_key}_error"])
         return [output_key]
 
@@ -118,7 +119,7 @@ class _ImageTextEvaluator(Operator):
         texts: list[str | None] = [clean_text(v) for v in df[text_key]]
         references: list[list[str]] | None = None
         if reference_key:
-            references = [text_list(v) for v in df[reference_key]]
+            references = text_lists(df[reference_key], reference_key)
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
             wrong_type = caption_type_error(df[text_key].iloc[row], text_key)
@@ -267,7 +268,7 @@ class RefCLIPScoreEvaluator(CLIPScoreEvaluator):
     def run(self, storage: Any, input_image_key: str = "image_path", input_text_key: str = "text",
             reference_key: str = "references", output_key: str = "refclip_score") -> list[str]:
         df = self.read_checked(storage, [input_image_key, input_text_key, reference_key])
-        df = self.score_dataframe(df, storage.resolve_path, input_image_key, input_text_key, output_key,
+        df = self.score_dataframe(df, media_resolver(storage), input_image_key, input_text_key, output_key,
                                   reference_key=reference_key)
         self.write_result(storage, df, [output_key, f"{output_key}_error"])
         return [output_key]

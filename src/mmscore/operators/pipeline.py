@@ -76,7 +76,9 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
     base = path.parent
     storage = dict(storage)
     for key in ("first_entry_file_name", "cache_path"):  # one rule: relative to the YAML file
-        if key in storage and not os.path.isabs(os.path.expanduser(str(storage[key]))):
+        value = str(storage.get(key, ""))
+        remote = value.startswith(("hf:", "ms:"))  # DataFlow's hub dataset names are not paths
+        if key in storage and not remote and not os.path.isabs(os.path.expanduser(value)):
             storage[key] = str(base / storage[key])
     return Pipeline(storage=storage, steps=steps, source=path)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +93,19 @@ class FakeRequest:
     headers: dict[str, str]
     body: Any = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    received: float = 0.0  # time.monotonic() on arrival (to check waits such as Retry-After)
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        """Content parts of every message, in order (a string content counts as one text part)."""
+        out: list[dict[str, Any]] = []
+        for message in self.messages:
+            content = message.get("content")
+            if isinstance(content, str):
+                out.append({"type": "text", "text": content})
+            elif isinstance(content, list):
+                out.extend(p for p in content if isinstance(p, dict))
+        return out
 
     @property
     def text(self) -> str:
@@ -217,7 +231,8 @@ class FakeOpenAIServer:
         messages = body.get("messages", []) if isinstance(body, dict) else []
         with self._lock:
             request = FakeRequest(
-                len(self.requests), method, path, headers, body, [m for m in messages if isinstance(m, dict)]
+                len(self.requests), method, path, headers, body, [m for m in messages if isinstance(m, dict)],
+                time.monotonic(),
             )
             self.requests.append(request)
         return request

@@ -134,3 +134,27 @@ def make_zero_frame_video(path: str | os.PathLike[str]) -> Path:
     if not path.exists():
         raise RuntimeError(f"{path}: PyAV did not write the zero-frame video")
     return path
+
+
+def index_color(index: int) -> tuple[int, int, int]:
+    """The colour painting frame ``index`` (0..255) of :func:`make_index_video`: 16 steps of 16 in
+    red (index mod 16) and green (index div 16), so lossy coding (a few levels) cannot confuse two."""
+    if not 0 <= index < 256:
+        raise ValueError(f"index must be 0..255; got {index}")
+    return (16 * (index % 16) + 8, 16 * (index // 16) + 8, 128)
+
+
+def read_index_color(frame: np.ndarray) -> int:
+    """The frame index a decoded :func:`make_index_video` frame encodes (mean colour, rounded)."""
+    mean = np.asarray(frame, dtype=np.float64).reshape(-1, frame.shape[-1])[:, :3].mean(axis=0)
+    red, green = (int(np.clip(round((value - 8) / 16), 0, 15)) for value in mean[:2])
+    return red + 16 * green
+
+
+def make_index_video(
+    path: str | os.PathLike[str], n_frames: int, fps: int = 10, width: int = 64, height: int = 48,
+) -> Path:
+    """A video whose frame k is a flat :func:`index_color` (k), so a receiver can tell which frames it got."""
+    frames = [np.broadcast_to(np.array(index_color(k), dtype=np.uint8), (height, width, 3)).copy()
+              for k in range(n_frames)]
+    return write_video(path, frames, fps=fps)

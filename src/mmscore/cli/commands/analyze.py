@@ -165,5 +165,6 @@ def register(app: typer.Typer) -> None:
         from mmscore.analysis.comparison import no_pairs_reason
         from mmscore.errors import NothingMatchedError
 
-        if no_pairs_reason(res):
-            raise NothingMatchedError(no_pairs_reason(res))
+        reason = no_pairs_reason(res)  # exit policy: nothing paired is a failure (exit 1), with the reason
+        if reason:
+            raise NothingMatchedError(f"{reason} (see {out / 'report.md'})")
