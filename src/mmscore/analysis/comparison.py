@@ -116,7 +116,7 @@ def no_pairs_reason(result: dict[str, Any]) -> str | None:
     if result["n_pairs"]:
         return None
     a, b, pairing = result["a"], result["b"], result["pairing"]
-    text = (f"no item is scored validly in both folders: A ({a['folder']}) holds experiment(s) "
+    text = (f"no item could be paired (none is scored validly in both folders): A ({a['folder']}) holds experiment(s) "
             f"{', '.join(a['experiments']) or '(none)'}, B ({b['folder']}) holds "
             f"{', '.join(b['experiments']) or '(none)'}; {pairing['only_in_a']} item(s) only in A, "
             f"{pairing['only_in_b']} only in B")
