@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
 from mmscore.io.cells import caption_type_error, clean_text, text_lists
 from mmscore.io.media import (
@@ -66,7 +67,7 @@ from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_MODEL = CLIP_MODEL
 ERROR_COLUMN = "emscore_error"
 DETAILS_COLUMN = "frame_details"
 TRUNCATED_COLUMN = "video_truncated"

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
 from mmscore.errors import ColumnError, ConfigError
 from mmscore.io.cells import caption_type_error, clean_text, text_lists
 from mmscore.io.storage_access import media_resolver
@@ -198,7 +199,7 @@ class ImageLongCLIPEvaluator(_ImageTextEvaluator):
     metric = "longclip"
     default_output_key = "longclip_score"
 
-    def __init__(self, model_name: str = "BeichenZhang/LongCLIP-L-336px", device: str | None = None,
+    def __init__(self, model_name: str = LONGCLIP_MODEL, device: str | None = None,
                  batch_size: int = 64, workers: int = 2) -> None:
         super().__init__(model_name, device, batch_size, workers)
 
@@ -234,7 +235,7 @@ class CLIPScoreEvaluator(_ImageTextEvaluator):
     metric = "clipscore"
     default_output_key = "clip_score"
 
-    def __init__(self, model_name: str = "openai/clip-vit-base-patch32", device: str | None = None,
+    def __init__(self, model_name: str = CLIP_MODEL, device: str | None = None,
                  w: float = cs.CLIPSCORE_W, prefix: str | None = cs.CLIPSCORE_PREFIX,
                  batch_size: int = 64, workers: int = 2) -> None:
         super().__init__(model_name, device, batch_size, workers)

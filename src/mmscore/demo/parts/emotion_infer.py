@@ -1,7 +1,7 @@
 """Demo part: `mmscore emotion infer` against a local fake video-LLM, then the MER2023 metric on its answers.
 
 A real model needs a GPU server (vLLM, lmdeploy) or an API key, so the demo starts
-:class:`~mmscore.testing.fake_openai.FakeOpenAIServer` on 127.0.0.1. Everything else is the real
+:class:`~mmscore.fixtures.fake_openai.FakeOpenAIServer` on 127.0.0.1. Everything else is the real
 path: Emotion-LLaMA's MER2023 prompt with each clip's transcript, the first frame decoded and sent as
 an image, concurrency, the atomic prediction file and sidecar, resume from the response cache, and
 `emotion classify` reading the file as written. The fake's answers are SYNTHETIC: it names the
@@ -39,8 +39,8 @@ def responder(request):
     import numpy as np
     from PIL import Image
 
-    from mmscore.testing.fake_openai import Reply
-    from mmscore.testing.media import COLORS
+    from mmscore.fixtures.fake_openai import Reply
+    from mmscore.fixtures.media import COLORS
 
     images = [p for p in request.parts if p.get("type") == "image_url"]
     if not images:
@@ -53,7 +53,7 @@ def responder(request):
 
 
 def _write_inputs(folder):
-    from mmscore.testing.media import make_video
+    from mmscore.fixtures.media import make_video
 
     lines = ["video_name,emotion_label,transcription"]
     for name, colour, label, transcript in CLIPS:
@@ -67,8 +67,8 @@ def _write_inputs(folder):
 def run(ctx) -> list[str]:
     from mmscore.emotion.classify import evaluate_classification
     from mmscore.emotion.infer import InferOptions, Transport, run_infer
+    from mmscore.fixtures.fake_openai import FakeOpenAIServer
     from mmscore.models.judge import PriceTable
-    from mmscore.testing.fake_openai import FakeOpenAIServer
 
     folder = ctx.workspace / "emotion_infer"
     if folder.exists():  # a fresh run each time, so run 1 always asks every clip
