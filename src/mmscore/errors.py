@@ -8,10 +8,10 @@ Every error carries the command line's exit code (``exit_code``; see "Exit codes
 scored or ``--strict`` found unscorable rows, 3 when the cost budget stopped the run.
 
     MMScoreError
-    ├── NothingScored         exit 1: no row at all could be scored / paired / matched
     ├── UnscoredRows          exit 1: --strict and some rows could not be scored
     ├── InputError            bad user input: missing file, malformed row, wrong column
     │   ├── ColumnError       a required column is absent (lists the ones present)
+    │   ├── NothingMatchedError   nothing at all could be paired/matched/scored (exit 1, not 2)
     │   └── MetricInputError  a metric got data it cannot score ("expected X, got Y"; also a ValueError)
     ├── ConfigError           invalid argument combination or value
     │   └── MetricOptionError a metric got an option value it does not know (also a ValueError)
@@ -36,12 +36,6 @@ class MMScoreError(Exception):
     exit_code: int = 2
 
 
-class NothingScored(MMScoreError):
-    """Not a single row could be scored, paired or matched (the output is still written)."""
-
-    exit_code = 1
-
-
 class UnscoredRows(MMScoreError):
     """``--strict``: some rows could not be scored (the output is still written)."""
 
@@ -50,6 +44,13 @@ class UnscoredRows(MMScoreError):
 
 class InputError(MMScoreError):
     """User-supplied data is missing or malformed."""
+
+
+class NothingMatchedError(InputError):
+    """Nothing at all could be paired, matched or scored: the run has no result (exit code 1; the
+    output is still written when there is one)."""
+
+    exit_code = 1
 
 
 class ColumnError(InputError):

@@ -291,6 +291,8 @@ class ImageTextOptions(Bundle):
     text_key: TextKeyOpt = "text"
     output: OutputOpt = None
     output_key: OutputKeyOpt = None
+    overwrite_column: Annotated[bool, typer.Option("--overwrite-column", help="Allow --output-key to replace an "
+                                "existing input column.")] = False
     batch_size: BatchSizeOpt = 64
     device: DeviceOpt = None
     workers: WorkersOpt = 2

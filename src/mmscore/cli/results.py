@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mmscore.errors import NothingScored, UnscoredRows
+from mmscore.errors import NothingMatchedError, UnscoredRows
 
 EXIT_CODES = """Exit codes (every command): 0 every row scored; 1 --strict and some rows could not be
 scored, or nothing at all could be scored / paired / matched; 2 usage, configuration or input
@@ -87,7 +87,7 @@ def exit_policy(*, scored: int, unscored: int, strict: bool, what: str = "rows",
     where = f"; the output was written to {output}" if output is not None else ""
     first = f"; first: {first_error}" if first_error else ""
     if scored == 0:
-        raise NothingScored(nothing or f"nothing could be scored: 0 of {scored + unscored} {what}{first}{where}")
+        raise NothingMatchedError(nothing or f"nothing could be scored: 0 of {scored + unscored} {what}{first}{where}")
     if strict and unscored:
         raise UnscoredRows(f"{unscored} of {scored + unscored} {what} could not be scored (--strict){first}{where}")
 

@@ -76,8 +76,10 @@ def plot_command(
 ) -> None:
     from mmscore.analysis.performance import run_plot
     from mmscore.cli.results import Printer, exit_policy
+    from mmscore.io.outputs import check_writable_dir
 
     out = output_dir or Path("analysis") / eval_folder.resolve().name
+    check_writable_dir(out)
     res = run_plot(eval_folder, out, _formats(fmt), rule, confidence)
     printer = Printer(as_json)
     rows = [[row.rank, row.model, row.n, f"{row.mean_score:.2f}", f"{100 * row.success_rate:.1f}%",
@@ -89,6 +91,8 @@ def plot_command(
     for model, reasons in res["models_without_scores"].items():
         counts = ", ".join(f"{v} {k}" for k, v in reasons.items())
         printer.warn(f"{model}: no valid score ({counts}); not in the tables or figures")
+    for line in res["broken_files_text"]:
+        printer.warn(f"broken scoring file: {line}")
     printer.print(f"wrote {len(res['files'])} files to {res['output_dir']}")
     printer.written.extend(res["files"])
     printer.finish({"command": "analyze plot", "models": res["tables"].models.to_dict(orient="records"),
@@ -113,17 +117,19 @@ def stats_command(
     no_figures: Annotated[bool, typer.Option("--no-figures", help="Only stats.json, report.md, pairs.csv.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    from mmscore.analysis.comparison import run_stats
+    from mmscore.analysis.comparison import no_pairs_reason, run_stats
     from mmscore.analysis.report import headline
     from mmscore.cli.options import given_options
     from mmscore.cli.results import Printer, exit_policy
     from mmscore.errors import ConfigError
+    from mmscore.io.outputs import check_writable_dir
 
     if margin <= 0:
         raise ConfigError(f"--margin must be positive, got {margin}")
     if no_figures:
         forbid(given_options(), ["fmt"], "with --no-figures")
     out = output_dir or Path("analysis") / f"{a.resolve().name}_vs_{b.resolve().name}"
+    check_writable_dir(out)
     res = run_stats(a, b, out, seed=seed, n_boot=n_boot, margin=margin, confidence=confidence, rule=rule,
                     formats=_formats(fmt), figures=not no_figures)
     printer = Printer(as_json)
@@ -133,7 +139,7 @@ def stats_command(
     printer.written.extend(res["files"])
     printer.finish({"command": "analyze stats", **{k: v for k, v in res.items() if k != "files"}})
     exit_policy(scored=res["n_pairs"], unscored=0, strict=False,
-                nothing=f"no item of {a} could be paired with one of {b} (see {out / 'report.md'})")
+                nothing=f"{no_pairs_reason(res)} (see {out / 'report.md'})")
 
 
 def register(app: typer.Typer) -> None:  # noqa: ARG001 - the commands live in the shared "analyze" group

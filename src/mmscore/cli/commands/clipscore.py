@@ -107,10 +107,12 @@ def _score_one(operator: str, name: str, input: Path, model: str, table: ImageTe
 def _score_table(input_path: Path, jobs: list, table: ImageTextOptions, suffix: str, engine: EngineOptions) -> None:
     """Score, write the table atomically (plus ``<output>.run.json``), print, apply the exit policy."""
     from mmscore.cli.results import default_output
+    from mmscore.io.outputs import prepare_outputs
     from mmscore.io.tables import table_format
 
     output = table.output or default_output(input_path, suffix)
     table_format(output)  # an unknown extension fails now, not after the scoring
+    prepare_outputs([output, output.with_name(output.name + ".run.json")], [input_path])
     if engine.engine is not None:
         df = _on_engine(input_path, output, jobs, table, engine)
     else:
@@ -134,18 +136,21 @@ def _on_engine(input_path: Path, output: Path, jobs: list, table: ImageTextOptio
 
 def _in_process(input_path: Path, output: Path, jobs: list, table: ImageTextOptions) -> Any:
     from mmscore.io.atomic import atomic_write_json
-    from mmscore.io.storage import resolve_media_path
+    from mmscore.io.outputs import check_new_columns
+    from mmscore.io.storage import MediaPathResolver
     from mmscore.io.tables import read_table, require_columns, write_table
 
     df = read_table(input_path)
     require_columns(df, [table.image_key, table.text_key], where=str(input_path))
-    base = input_path.resolve().parent
+    check_new_columns([name for _, key, _ in jobs for name in (key, f"{key}_error")], df.columns,
+                      table.overwrite_column, where=str(input_path))
+    resolver = MediaPathResolver(input_path.resolve().parent)
     for evaluator, key, reference_key in jobs:
-        df = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), table.image_key, table.text_key,
-                                       key, reference_key=reference_key)
+        df = evaluator.score_dataframe(df, resolver, table.image_key, table.text_key, key,
+                                       reference_key=reference_key)
     write_table(df, output)
-    atomic_write_json(output.with_name(output.name + ".run.json"),
-                      {key: evaluator.last_run_info for evaluator, key, _ in jobs})
+    info = {key: evaluator.last_run_info for evaluator, key, _ in jobs}
+    atomic_write_json(output.with_name(output.name + ".run.json"), {**info, "media_paths": resolver.resolved})
     return df
 
 

@@ -86,7 +86,14 @@ def classify_command(
     columns: KeyedColumns = KeyedColumns(),
 ) -> None:
     from mmscore.emotion.classify import evaluate_classification
-    from mmscore.emotion.report import print_classification, results_markdown, write_classification_outputs
+    from mmscore.emotion.report import (
+        CLASSIFICATION_COMPANIONS,
+        output_files,
+        print_classification,
+        results_markdown,
+        write_classification_outputs,
+    )
+    from mmscore.io.outputs import prepare_outputs
 
     given = columns.given
     if out.output is None:
@@ -95,6 +102,7 @@ def classify_command(
         forbid(given, ["match"], f"with --compat {compat} (it has its own answer rule)")
     if preset.lower() != "mer2023":
         forbid(given, ["no_valence"], f"with --preset {preset} (only MER2023 reads valence)")
+    prepare_outputs(output_files(out.output, CLASSIFICATION_COMPANIONS), [gold, pred])
     result = evaluate_classification(gold, pred, preset=preset, match=match, compat=compat, valence=not no_valence,
                                      labels=[x for x in labels.split(",") if x.strip()] if labels else None,
                                      **columns.library_kwargs())
@@ -127,7 +135,14 @@ def ov_command(
     columns: KeyedColumns = KeyedColumns(),
     judge: JudgeOptions = JudgeOptions(),
 ) -> None:
-    from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
+    from mmscore.emotion.report import (
+        TASK_COMPANIONS,
+        output_files,
+        print_summary,
+        results_markdown,
+        write_task_outputs,
+    )
+    from mmscore.io.outputs import prepare_outputs
 
     given = columns.given
     if wheel_dir is not None:
@@ -135,6 +150,8 @@ def ov_command(
                                                                   "wheel files)")
     if wheel_dir is not None or not judge_on:
         judge.forbid_all("without --judge" if wheel_dir is None else "with --wheel-dir")
+    prepare_outputs(output_files(out.output, TASK_COMPANIONS) + [save_grouping, judge.cache],
+                    [gold, pred, grouping, wheel_dir])
     printer = _printer(out.as_json)
     name = out.name(pred)
     kwargs = columns.library_kwargs()
@@ -175,13 +192,21 @@ def emer_command(
     judge: JudgeOptions = JudgeOptions(),
 ) -> None:
     from mmscore.emotion.emer import evaluate_emer
-    from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
+    from mmscore.emotion.report import (
+        TASK_COMPANIONS,
+        output_files,
+        print_summary,
+        results_markdown,
+        write_task_outputs,
+    )
+    from mmscore.io.outputs import prepare_outputs
 
     if not text_metrics:
         forbid(columns.given, ["lang"], "with --no-text-metrics (it sets BLEU/ROUGE tokens)")
     if not judge_on:
         judge.forbid_all("with --no-judge")
         forbid(columns.given, ["tasks", "min_score", "strict"], "with --no-judge (they configure the judge)")
+    prepare_outputs(output_files(out.output, TASK_COMPANIONS) + [judge.cache], [gold, pred])
     summary, samples = evaluate_emer(
         gold, pred, judge=_judge_config(judge) if judge_on else None, min_score=min_score, text_metrics=text_metrics,
         tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()), lang=lang, **columns.library_kwargs("text"))
@@ -208,9 +233,11 @@ def table_command(
     from mmscore.emotion.report import read_results, results_markdown
     from mmscore.errors import ConfigError
     from mmscore.io.atomic import atomic_write_text
+    from mmscore.io.outputs import prepare_outputs
 
     if output is not None and output.suffix.lower() not in (".md", ".markdown"):
         raise ConfigError(f"{output}: the table is Markdown; name the file .md")
+    prepare_outputs([output], results)
     summaries = read_results(results)
     methods = [s.get("method") or p.stem for s, p in zip(summaries, results, strict=True)]
     text = results_markdown(summaries, methods, metric)

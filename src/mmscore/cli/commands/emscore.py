@@ -86,6 +86,8 @@ def emscore_command(
     = False,
     cache: CacheOpt = None,
     cache_dir: OldCacheOpt = None,
+    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Score the part of a truncated video "
+                               "that decodes (noted in column video_truncated) instead of a row error.")] = False,
     output: OutputOpt = None,
     strict: StrictOpt = False,
     as_json: JsonOpt = False,
@@ -93,6 +95,7 @@ def emscore_command(
 ) -> None:
     from mmscore.cli.results import default_output
     from mmscore.errors import ConfigError
+    from mmscore.io.outputs import prepare_outputs
     from mmscore.io.tables import table_format
     from mmscore.operators.emscore import EMScoreEval
 
@@ -108,13 +111,15 @@ def emscore_command(
         raise ConfigError("give only one of --every-n-seconds, --every-n-frames, --num-frames")
     output = output or default_output(input, "emscore")
     table_format(output)  # an unknown extension fails now, not after the scoring
+    prepare_outputs([output, output.with_name(output.name + ".run.json")], [input, idf_corpus])
     evaluator = EMScoreEval(every_n_seconds=every_n_seconds, every_n_frames=every_n_frames,
                             return_all_frames=frame_details, clip_model_path=model, score_types=score_type,
                             metrics=metric)
     evaluator.configure(num_frames=num_frames, max_frames=max_frames, idf=not no_idf,
                         idf_corpus=_idf_corpus(idf_corpus, idf_corpus_key), device=device, batch_size=batch_size,
                         workers=max(workers, 1) if workers is not None else None,
-                        cache_dir=False if no_cache else (cache if cache is not None else True))
+                        cache_dir=False if no_cache else (cache if cache is not None else True),
+                        allow_truncated=allow_truncated)
     keys = {"video_key": video_key, "candidate_key": candidate_key, "reference_key": reference_key}
     scored, info = _score(evaluator, input, output, keys, engine)
     _print(evaluator, input, output, scored, info, strict, as_json)
@@ -129,17 +134,17 @@ def _idf_corpus(path: Path | None, key: str) -> list[str] | None:
 def _score(evaluator: Any, input: Path, output: Path, keys: dict[str, str], engine: EngineOptions) -> tuple[Any, dict]:
     """Score in this process (writes ``output`` and ``output.run.json``) or on the engine."""
     from mmscore.io.atomic import atomic_write_json
-    from mmscore.io.storage import resolve_media_path
+    from mmscore.io.storage import MediaPathResolver
     from mmscore.io.tables import read_table, require_columns, write_table
 
     if engine.engine is None:
         df = read_table(input)
         require_columns(df, [keys["video_key"], keys["candidate_key"]], where=str(input))
-        base = input.resolve().parent
-        scored = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), keys["video_key"],
-                                           keys["candidate_key"], keys["reference_key"])
+        resolver = MediaPathResolver(input.resolve().parent)
+        scored = evaluator.score_dataframe(df, resolver, keys["video_key"], keys["candidate_key"],
+                                           keys["reference_key"])
         write_table(scored, output)
-        info = evaluator.last_run_info or {}
+        info = {**(evaluator.last_run_info or {}), "media_paths": resolver.resolved}
         atomic_write_json(output.with_name(output.name + ".run.json"), info)
         return scored, info
     from mmscore.engine import run_engine

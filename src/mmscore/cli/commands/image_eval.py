@@ -93,7 +93,7 @@ def zeroshot_command(
                           + suggest(templates, list(TEMPLATE_SETS)))
     if is_cifar(data):
         forbid(given_options(), ["class_names"], "for CIFAR (its meta file names the classes)")
-    _check_output(output)
+    _check_output(output, data, class_names)
     dataset = load_classification_set(data, class_names, limit)
     encoder = _load(model, device, batch_size)
     result = evaluate_zeroshot(encoder, dataset, TEMPLATE_SETS[templates], batch_size=batch_size,
@@ -123,7 +123,7 @@ def retrieval_command(
 
     kind = retrieval_layout(data) if dataset_kind == "auto" else dataset_kind
     _forbid_for_layout(kind)
-    _check_output(output)
+    _check_output(output, data, images, split_file)
     dataset = load_retrieval_set(kind, data, images, split, split_file, captions_per_image, limit)
     encoder = _load(model, device, batch_size)
     result = evaluate_retrieval(encoder, dataset, batch_size=batch_size, workers=workers or 0,
@@ -157,7 +157,7 @@ def specificity_command(
     from mmscore.evaluation.layouts import LAYOUTS
     from mmscore.evaluation.specificity import evaluate_specificity
 
-    _check_output(output)
+    _check_output(output, data)
     dataset = LAYOUTS.get("sdci")(data, split=split, limit=limit)
     encoder = _load(model, device, batch_size)
     result = evaluate_specificity(encoder, dataset, batch_size=batch_size, workers=workers or 0,
@@ -165,11 +165,16 @@ def specificity_command(
     _report("specificity", result, encoder, model, output, ["Pos", "Neg", "Avg"], as_json)
 
 
-def _check_output(output: Path | None) -> None:
+def _check_output(output: Path | None, *inputs: Path | None) -> None:
+    """Before loading anything: a known extension, not an input, writable (else the working folder is)."""
+    from mmscore.io.outputs import check_writable_dir, prepare_outputs
     from mmscore.io.records import check_record_path
 
-    if output is not None:
-        check_record_path(output)  # an unknown extension fails before the encoder runs
+    if output is None:
+        check_writable_dir(Path("."))
+        return
+    check_record_path(output)  # an unknown extension fails before the encoder runs
+    prepare_outputs([output], list(inputs))
 
 
 def _load(model: str, device: str | None, batch_size: int) -> Any:

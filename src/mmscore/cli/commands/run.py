@@ -84,6 +84,7 @@ def _exit(rows: int, unscored: int, strict: bool, output: object) -> None:
 
 def _run_on_engine(spec, engine: EngineOptions, printer):  # noqa: ANN001, ANN202 - spec: Pipeline
     from mmscore.engine import run_engine
+    from mmscore.io.outputs import prepare_outputs
     from mmscore.io.storage import FileStorage
     from mmscore.operators.registry import build_operator
 
@@ -92,6 +93,7 @@ def _run_on_engine(spec, engine: EngineOptions, printer):  # noqa: ANN001, ANN20
     for _ in spec.steps:
         step_storage = storage.step()
     output = step_storage.output_path()
+    prepare_outputs([output], [storage.first_entry_file_name])  # before any operator loads a model
     steps = [(build_operator(step.name, step.args), step.run) for step in spec.steps]
     result = run_engine(steps, spec.storage["first_entry_file_name"], output, **engine.run_engine_kwargs())
     printer.print(f"[bold]{engine.engine} engine[/bold]: {result.rows} rows in {result.shards} shard(s) "

@@ -91,6 +91,8 @@ class ScoringOptions(Bundle):
     rescore: Annotated[bool, typer.Option("--rescore", help="Score again even where a matching completed "
                        "scoring exists (identical requests come from the response cache; --no-cache asks again).")] \
         = False
+    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Judge the last frames that decode of a "
+                               "truncated video (recorded in the scoring) instead of failing the task.")] = False
     strict: StrictOpt = False
     as_json: JsonOpt = False
 
@@ -136,6 +138,7 @@ def _run(kind: str, scoring: ScoringOptions, judge: JudgeOptions) -> None:
         scorer.workers = judge.concurrency
         subdir = cls.output_subdir or scorer.id
         out = resolve_output_dir(scorer_folder_under(scoring.output_dir, subdir), subdir, scoring.data_dir)
+    scorer.allow_truncated = scoring.allow_truncated
     summary = _execute(scorer, out, scoring)
     _report(summary, scoring, judge)
 
@@ -146,9 +149,11 @@ def _execute(scorer: Any, out: Path, scoring: ScoringOptions) -> Any:
 
     from rich.progress import TextColumn
 
+    from mmscore.io.outputs import check_writable_dir
     from mmscore.progress import progress_bar
     from mmscore.vmeval.runner import score_experiment
 
+    check_writable_dir(out)
     started = time.monotonic()
     stats_column = TextColumn(
         "[green]done {task.fields[done]}[/] [red]failed {task.fields[failed]}[/] "
