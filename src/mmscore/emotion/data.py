@@ -217,6 +217,6 @@ def align(gold: KeyedTable, pred: KeyedTable) -> Alignment:
             f"no prediction in {pred.path} matches a sample of {gold.path} by name: gold keys look like "
             f"{', '.join(map(repr, gold.keys[:3]))}, prediction keys like "
             f"{', '.join(map(repr, pred.keys[:3])) or '(none)'} (column {pred.key_column!r}); make the names "
-            "match (e.g. file names without folders) or choose the columns with --gold-key-column/--pred-key-column"
+            "match (e.g. file names without folders) or choose the columns with --gold-video-key/--pred-video-key"
         )
     return Alignment(list(gold.keys), values, missing, extra, rows)
