@@ -135,23 +135,13 @@ def ov_command(
     columns: KeyedColumns = KeyedColumns(),
     judge: JudgeOptions = JudgeOptions(),
 ) -> None:
-    from mmscore.emotion.report import (
-        TASK_COMPANIONS,
-        output_files,
-        print_summary,
-        results_markdown,
-        write_task_outputs,
-    )
-    from mmscore.io.outputs import prepare_outputs
-
     given = columns.given
     if wheel_dir is not None:
         forbid(given, ["grouping", "judge_on", "save_grouping"], "with --wheel-dir (the wheel metric groups by the "
                                                                   "wheel files)")
     if wheel_dir is not None or not judge_on:
         judge.forbid_all("without --judge" if wheel_dir is None else "with --wheel-dir")
-    prepare_outputs(output_files(out.output, TASK_COMPANIONS) + [save_grouping, judge.cache],
-                    [gold, pred, grouping, wheel_dir])
+    _prepare_task_outputs(out, [save_grouping, judge.cache], [gold, pred, grouping, wheel_dir])
     printer = _printer(out.as_json)
     name = out.name(pred)
     kwargs = columns.library_kwargs()
@@ -167,11 +157,7 @@ def ov_command(
         summary, samples = evaluate_openvocab(gold, pred, grouping=grouping, judge=settings, **kwargs)
         if save_grouping is not None:
             printer.wrote(atomic_write_json(save_grouping, groupings_json(samples)))
-    summary["method"] = name
-    print_summary(printer.console, summary, name)
-    printer.print(results_markdown([summary], [name]))
-    if out.output is not None:
-        printer.wrote(*write_task_outputs(summary, samples, out.output, name))
+    _report_task(printer, summary, samples, out, name)
     _finish(printer, summary, summary.get("n_samples", 0))
 
 
@@ -192,33 +178,19 @@ def emer_command(
     judge: JudgeOptions = JudgeOptions(),
 ) -> None:
     from mmscore.emotion.emer import evaluate_emer
-    from mmscore.emotion.report import (
-        TASK_COMPANIONS,
-        output_files,
-        print_summary,
-        results_markdown,
-        write_task_outputs,
-    )
-    from mmscore.io.outputs import prepare_outputs
-
     if not text_metrics:
         forbid(columns.given, ["lang"], "with --no-text-metrics (it sets BLEU/ROUGE tokens)")
     if not judge_on:
         judge.forbid_all("with --no-judge")
         forbid(columns.given, ["tasks", "min_score", "strict"], "with --no-judge (they configure the judge)")
-    prepare_outputs(output_files(out.output, TASK_COMPANIONS) + [judge.cache], [gold, pred])
+    _prepare_task_outputs(out, [judge.cache], [gold, pred])
     summary, samples = evaluate_emer(
         gold, pred, judge=_judge_config(judge) if judge_on else None, min_score=min_score, text_metrics=text_metrics,
         tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()), lang=lang, **columns.library_kwargs("text"))
-    name = out.name(pred)
-    summary["method"] = name
     printer = _printer(out.as_json)
-    print_summary(printer.console, summary, name)
-    printer.print(results_markdown([summary], [name]))
+    _report_task(printer, summary, samples, out, out.name(pred))
     if summary.get("n_failed"):
         printer.warn(f"{summary['n_failed']} sample(s) could not be judged: {', '.join(summary['failed'][:10])}")
-    if out.output is not None:
-        printer.wrote(*write_task_outputs(summary, samples, out.output, name))
     _finish(printer, summary, len(samples), unscored=summary.get("n_failed", 0), strict=strict)
 
 
@@ -252,6 +224,25 @@ def _printer(as_json: bool) -> Any:
     from mmscore.cli.results import Printer
 
     return Printer(as_json)
+
+
+def _prepare_task_outputs(out: ResultOptions, extra: list[Path | None], inputs: list[Path | None]) -> None:
+    """Before any work: the result file, its companions and ``extra`` outputs are not inputs and are writable."""
+    from mmscore.emotion.report import TASK_COMPANIONS, output_files
+    from mmscore.io.outputs import prepare_outputs
+
+    prepare_outputs(output_files(out.output, TASK_COMPANIONS) + extra, inputs)
+
+
+def _report_task(printer: Any, summary: dict[str, Any], samples: Any, out: ResultOptions, name: str) -> None:
+    """Print an OV/wheel/EMER result and write it (with its companions) when ``--output`` is given."""
+    from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
+
+    summary["method"] = name
+    print_summary(printer.console, summary, name)
+    printer.print(results_markdown([summary], [name]))
+    if out.output is not None:
+        printer.wrote(*write_task_outputs(summary, samples, out.output, name))
 
 
 def _judge_config(judge: JudgeOptions) -> Any:
