@@ -172,7 +172,10 @@ def test_json_output_of_a_scoring_command(tmp_path: Path, tiny_clip_hf_dir: Path
     assert result["written"] == [str(tmp_path / "t.clipscore.csv")]
 
 
-def test_emotion_output_format_follows_the_extension(tmp_path: Path) -> None:
+def test_emotion_output_format_follows_the_extension(tmp_path: Path, capsys) -> None:
+    rc = main(["emotion", "ov", "--gold", str(EMOTION / "gold.csv"), "--pred", str(EMOTION / "predictions.jsonl"),
+               "--save-grouping", str(tmp_path / "groups.csv")])
+    assert rc == 2 and "name the file .json" in capsys.readouterr().err  # JSON is never written as .csv
     out = tmp_path / "mer.csv"
     rc = main(["emotion", "classify", "--gold", str(EMOTION / "gold.csv"), "--pred",
                str(EMOTION / "predictions.jsonl"), "--preset", "mer2023", "-o", str(out), "--no-plot"])

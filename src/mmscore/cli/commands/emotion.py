@@ -8,7 +8,16 @@ from typing import Annotated, Any, Optional
 import typer
 
 from mmscore.cli.app import EPILOG, group
-from mmscore.cli.options import JsonOpt, JudgeOptions, KeyedColumns, ResultOptions, StrictOpt, command, forbid
+from mmscore.cli.options import (
+    JsonOpt,
+    JudgeOptions,
+    KeyedColumns,
+    ResultOptions,
+    StrictOpt,
+    command,
+    forbid,
+    usage_error,
+)
 
 GoldOpt = Annotated[Path, typer.Option("--gold", help="Gold file (CSV/TSV/JSON/JSONL/parquet; .txt = Emotion-LLaMA "
                                                       "'name frames label valence' list).")]
@@ -141,6 +150,8 @@ def ov_command(
                                                                   "wheel files)")
     if wheel_dir is not None or not judge_on:
         judge.forbid_all("without --judge" if wheel_dir is None else "with --wheel-dir")
+    if save_grouping is not None and save_grouping.suffix.lower() != ".json":
+        raise usage_error(f"--save-grouping {save_grouping}: the groupings are JSON; name the file .json")
     _prepare_task_outputs(out, [save_grouping, judge.cache], [gold, pred, grouping, wheel_dir])
     printer = _printer(out.as_json)
     name = out.name(pred)
