@@ -239,6 +239,8 @@ def _run(model: TrainableClip, rows: Sequence[dict], recipe: Any, settings: Trai
     loop.train_log = TrainLog(out_dir / "log.csv", ctx.is_main, step if resume else None)
     loop.eval_log = TrainLog(out_dir / "eval.csv", ctx.is_main, step if resume else None)
     data = TrainingData(rows, model.arch.image_size, recipe.pick, settings.seed)
+    if evaluate is not None and step == 0:  # the starting point (and a bad held-out set fails before training)
+        loop.eval_log.write(0, _maybe_evaluate(evaluate, model, ctx))
     start, last = time.perf_counter(), {}
     with progress_bar() as progress:
         task = progress.add_task(f"training {recipe.name}", total=end, completed=step)

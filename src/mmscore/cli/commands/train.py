@@ -1,0 +1,109 @@
+"""``mmscore train specs | longclip``: fine-tune a CLIP encoder (several devices: ``torchrun``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mmscore.cli.app import group
+from mmscore.cli.options import DeviceOpt
+
+InitOpt = Annotated[str, typer.Option("--init", help="Start checkpoint (.pt state dict or TorchScript file).")]
+DataOpt = Annotated[Path, typer.Option("--data", help="Prepared training data: a datasets folder (save_to_disk) "
+                                       "or a JSONL/JSON/CSV/parquet table (see `mmscore train prepare`).")]
+OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output folder: model.pt (Long-CLIP layout), "
+                                      "model.json card, log.csv, eval.csv, checkpoints/.")]
+EpochsOpt = Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data.")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=2, help="Images per device per micro-batch.")]
+AccumOpt = Annotated[int, typer.Option("--accumulation", min=1, help="Micro-batches per optimizer step.")]
+LrOpt = Annotated[float, typer.Option("--lr", min=0.0, help="AdamW peak learning rate.")]
+WdOpt = Annotated[float, typer.Option("--weight-decay", min=0.0, help="AdamW decoupled weight decay.")]
+WarmupOpt = Annotated[int, typer.Option("--warmup", min=0, help="Linear warm-up, in optimizer steps.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the data order, text choices and initial RNG.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=0, help="DataLoader processes (decode + tokenise).")]
+PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto (fp16 + GradScaler on CUDA, fp32 on CPU), "
+                                           "fp32, fp16 or bf16.")]
+MaxStepsOpt = Annotated[int, typer.Option("--max-steps", min=0, help="Stop after N optimizer steps (0: all "
+                                          "epochs); the schedule keeps its full length, --resume continues.")]
+SaveOpt = Annotated[int, typer.Option("--save-every", min=0, help="Resumable checkpoint every N steps.")]
+EvalDataOpt = Annotated[Optional[Path], typer.Option("--eval-data", help="Held-out sDCI-style set (image, captions, "
+                                                     "neg_captions) for SPECS Pos/Neg/Avg and R@1.")]
+EvalEveryOpt = Annotated[int, typer.Option("--eval-every", min=0, help="Evaluate every N steps (and at the end).")]
+EvalLimitOpt = Annotated[Optional[int], typer.Option("--eval-limit", min=1, help="Use the first N held-out images.")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the run saved in the output folder.")]
+OffsetOpt = Annotated[bool, typer.Option("--schedule-from-one", help="As train_spec.py: the first scheduler call "
+                                         "uses t=1 (peak one step early, last step at lr 0).")]
+
+
+def _run(recipe, init, data, output, resume, eval_data, eval_limit, **settings) -> None:
+    from mmscore.training.engine import TrainSettings
+    from mmscore.training.run import run_training
+
+    card = run_training(recipe, init, data, output, TrainSettings(**settings), resume=resume,
+                        eval_data=str(eval_data) if eval_data else None, eval_limit=eval_limit)
+    typer.echo(json.dumps({k: card[k] for k in ("model", "steps", "final_train", "final_eval")}, indent=2))
+
+
+def specs_command(
+    init: InitOpt, data: DataOpt, output: OutOpt,
+    epochs: EpochsOpt = 6, batch_size: BatchOpt = 100, accumulation: AccumOpt = 4, lr: LrOpt = 1e-5,
+    weight_decay: WdOpt = 0.01, warmup: WarmupOpt = 40, seed: SeedOpt = 0, workers: WorkersOpt = 2,
+    precision: PrecisionOpt = "auto", max_steps: MaxStepsOpt = 0, save_every: SaveOpt = 1000,
+    eval_data: EvalDataOpt = None, eval_every: EvalEveryOpt = 0, eval_limit: EvalLimitOpt = None,
+    device: DeviceOpt = None, resume: ResumeOpt = False, schedule_from_one: OffsetOpt = False,
+    lambda_contrastive: Annotated[float, typer.Option("--lambda-contrastive", help="λc: text→image InfoNCE.")] = 1.0,
+    lambda_detail: Annotated[float, typer.Option("--lambda-detail", help="λd: detail hinge.")] = 8.0,
+    lambda_negative: Annotated[float, typer.Option("--lambda-negative", help="λn: negative hinge.")] = 0.8,
+    epsilon: Annotated[float, typer.Option("--epsilon", help="Hinge margin in logit units; 0 = adaptive "
+                                           "(run_spec.sh).")] = 0.0,
+    train_frozen_positions: Annotated[bool, typer.Option(
+        "--train-frozen-positions", help="As train_spec.py: also train positional_embedding (Long-CLIP keeps "
+        "it frozen; off by default).")] = False,
+) -> None:
+    """SPECS: InfoNCE + detail and negative hinges on chunk chains, from a Long-CLIP checkpoint.
+
+    Defaults are run_spec.sh's: λ 1/8/0.8, adaptive margin, AdamW lr 1e-5 wd 0.01, 40 warm-up
+    steps, 6 epochs, 100 per device × 4. Several devices: torchrun --nproc_per_node N -m mmscore train specs ...
+    """
+    from mmscore.training.losses import SpecsWeights
+    from mmscore.training.recipes import SpecsRecipe
+
+    recipe = SpecsRecipe(SpecsWeights(lambda_contrastive, lambda_detail, lambda_negative, epsilon),
+                         train_frozen_positions)
+    _run(recipe, init, data, output, resume, eval_data, eval_limit, epochs=epochs, batch_size=batch_size,
+         accumulation=accumulation, lr=lr, weight_decay=weight_decay, warmup=warmup, seed=seed, workers=workers,
+         precision=precision, max_steps=max_steps, save_every=save_every, eval_every=eval_every,
+         schedule_offset=int(schedule_from_one), device=device)
+
+
+def longclip_command(
+    init: InitOpt, data: DataOpt, output: OutOpt,
+    epochs: EpochsOpt = 6, batch_size: BatchOpt = 128, accumulation: AccumOpt = 1, lr: LrOpt = 1e-6,
+    weight_decay: WdOpt = 0.01, warmup: WarmupOpt = 200, seed: SeedOpt = 0, workers: WorkersOpt = 2,
+    precision: PrecisionOpt = "auto", max_steps: MaxStepsOpt = 0, save_every: SaveOpt = 1000,
+    eval_data: EvalDataOpt = None, eval_every: EvalEveryOpt = 0, eval_limit: EvalLimitOpt = None,
+    device: DeviceOpt = None, resume: ResumeOpt = False, schedule_from_one: OffsetOpt = False,
+    short_weight: Annotated[float, typer.Option("--short-weight", help="Weight of the short-caption loss "
+                                                "(0.1: Long-CLIP's first release).")] = 1.0,
+    components: Annotated[int, typer.Option("--pca-components", min=1, help="Primary components kept.")] = 32,
+) -> None:
+    """Long-CLIP: stretch a 77-token CLIP to 248 positions (or continue a Long-CLIP checkpoint) and
+    train long + short (PCA-32) symmetric losses with label smoothing 0.1, features gathered
+    across devices. Defaults are Long-CLIP's train.md (lr 1e-6, 200 warm-up steps, 128 per device).
+    """
+    from mmscore.training.recipes import LongClipRecipe
+
+    recipe = LongClipRecipe(components=components, short_weight=short_weight)
+    _run(recipe, init, data, output, resume, eval_data, eval_limit, epochs=epochs, batch_size=batch_size,
+         accumulation=accumulation, lr=lr, weight_decay=weight_decay, warmup=warmup, seed=seed, workers=workers,
+         precision=precision, max_steps=max_steps, save_every=save_every, eval_every=eval_every,
+         schedule_offset=int(schedule_from_one), device=device)
+
+
+def register(app: typer.Typer) -> None:
+    train_app = group("train")
+    train_app.command("specs")(specs_command)
+    train_app.command("longclip")(longclip_command)
