@@ -103,7 +103,37 @@ def longclip_command(
          schedule_offset=int(schedule_from_one), device=device)
 
 
+def prepare_command(
+    recipe: Annotated[str, typer.Argument(help="sharegpt4v, dci or long-short.")],
+    source: Annotated[Path, typer.Argument(help="sharegpt4v / long-short: the share-captioner_*.json file; "
+                                           "dci: the densely_captioned_images folder.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (data.parquet, missing.tsv, "
+                                         "prepare.json; re-running continues a killed run).")],
+    images: Annotated[Optional[Path], typer.Option("--images", help="Image root the JSON's relative paths "
+                                                   "start from (default: the JSON's folder).")] = None,
+    split: Annotated[str, typer.Option("--split", help="dci: the splits.json split.")] = "train",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the negative draws and shuffles.")] = 42,
+    shuffle_fraction: Annotated[float, typer.Option("--shuffle-fraction", min=0.0, max=1.0, help="sharegpt4v: the "
+                                                    "first fraction of rows get word-shuffled negatives.")] = 0.9,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=3, help="Chains stop before a text exceeds this "
+                                            "many CLIP tokens (SOT/EOT included).")] = 248,
+    full_decode: Annotated[bool, typer.Option("--full-decode", help="Decode every image whole (the default "
+                                              "opens headers only, as the original).")] = False,
+) -> None:
+    """Training tables: SPECS chunk chains (sharegpt4v, dci) or Long-CLIP long/short pairs.
+
+    The chunker needs NLTK's punkt_tab and averaged_perceptron_tagger_eng data (the error says how
+    to get them). Missing or unreadable images are listed in missing.tsv.
+    """
+    from mmscore.training.prepare import PrepareSettings, prepare
+
+    summary = prepare(PrepareSettings(recipe, source, output, images, split, seed, shuffle_fraction, max_tokens,
+                                      full_decode))
+    typer.echo(json.dumps(summary, indent=2))
+
+
 def register(app: typer.Typer) -> None:
     train_app = group("train")
     train_app.command("specs")(specs_command)
     train_app.command("longclip")(longclip_command)
+    train_app.command("prepare")(prepare_command)
