@@ -45,3 +45,14 @@ def specificity_evaluator(dataset: SpecificitySet, batch_size: int = 64) -> Eval
 
 def load_evaluator(path: str | os.PathLike[str], limit: int | None = None, batch_size: int = 64) -> Evaluator:
     return specificity_evaluator(load_specificity_set(path, split="test", limit=limit), batch_size)
+
+
+def specificity_set_from_rows(rows: list[dict[str, Any]], name: str = "held-out") -> SpecificitySet:
+    """An in-memory held-out set from SPECS-layout rows (pictures as uint8 arrays or paths)."""
+    from mmscore.io.images import image_from_array
+
+    def source(image: Any) -> Any:
+        return (lambda: image_from_array(image)) if hasattr(image, "shape") else image
+
+    return SpecificitySet(name, [source(r["image"]) for r in rows], [list(r["captions"]) for r in rows],
+                          [list(r["neg_captions"]) for r in rows])
