@@ -110,7 +110,8 @@ def test_a_killed_run_continues_without_chunking_again(sharegpt, tmp_path, monke
     run(source, images, tmp_path / "out")
     assert len(calls) == 2  # only the two captions not chunked before the kill
     run(source, images, tmp_path / "whole")
-    assert pd.read_parquet(tmp_path / "out" / "data.parquet").equals(pd.read_parquet(tmp_path / "whole" / "data.parquet"))
+    resumed, whole = (pd.read_parquet(tmp_path / name / "data.parquet") for name in ("out", "whole"))
+    assert resumed.equals(whole)
 
 
 def test_dci_negatives_are_never_shuffled_and_long_short_takes_the_first_sentence(sharegpt, tmp_path):

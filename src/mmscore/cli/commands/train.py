@@ -38,12 +38,19 @@ OffsetOpt = Annotated[bool, typer.Option("--schedule-from-one", help="As train_s
                                          "uses t=1 (peak one step early, last step at lr 0).")]
 
 
-def _run(recipe, init, data, output, resume, eval_data, eval_limit, **settings) -> None:
+def _run(recipe, args: dict) -> None:
+    """Train ``recipe`` with the command's arguments (``locals()`` of the command function)."""
+    from dataclasses import fields
+
     from mmscore.training.engine import TrainSettings
     from mmscore.training.run import run_training
 
-    card = run_training(recipe, init, data, output, TrainSettings(**settings), resume=resume,
-                        eval_data=str(eval_data) if eval_data else None, eval_limit=eval_limit)
+    names = {f.name for f in fields(TrainSettings)} - {"schedule_offset"}
+    settings = TrainSettings(**{k: v for k, v in args.items() if k in names},
+                             schedule_offset=int(args["schedule_from_one"]))
+    eval_data = args["eval_data"]
+    card = run_training(recipe, args["init"], args["data"], args["output"], settings, resume=args["resume"],
+                        eval_data=str(eval_data) if eval_data else None, eval_limit=args["eval_limit"])
     typer.echo(json.dumps({k: card[k] for k in ("model", "steps", "final_train", "final_eval")}, indent=2))
 
 
@@ -68,15 +75,13 @@ def specs_command(
     Defaults are run_spec.sh's: λ 1/8/0.8, adaptive margin, AdamW lr 1e-5 wd 0.01, 40 warm-up
     steps, 6 epochs, 100 per device × 4. Several devices: torchrun --nproc_per_node N -m mmscore train specs ...
     """
+    args = dict(locals())
     from mmscore.training.losses import SpecsWeights
     from mmscore.training.recipes import SpecsRecipe
 
     recipe = SpecsRecipe(SpecsWeights(lambda_contrastive, lambda_detail, lambda_negative, epsilon),
                          train_frozen_positions)
-    _run(recipe, init, data, output, resume, eval_data, eval_limit, epochs=epochs, batch_size=batch_size,
-         accumulation=accumulation, lr=lr, weight_decay=weight_decay, warmup=warmup, seed=seed, workers=workers,
-         precision=precision, max_steps=max_steps, save_every=save_every, eval_every=eval_every,
-         schedule_offset=int(schedule_from_one), device=device)
+    _run(recipe, args)
 
 
 def longclip_command(
@@ -94,13 +99,11 @@ def longclip_command(
     train long + short (PCA-32) symmetric losses with label smoothing 0.1, features gathered
     across devices. Defaults are Long-CLIP's train.md (lr 1e-6, 200 warm-up steps, 128 per device).
     """
+    args = dict(locals())
     from mmscore.training.recipes import LongClipRecipe
 
     recipe = LongClipRecipe(components=components, short_weight=short_weight)
-    _run(recipe, init, data, output, resume, eval_data, eval_limit, epochs=epochs, batch_size=batch_size,
-         accumulation=accumulation, lr=lr, weight_decay=weight_decay, warmup=warmup, seed=seed, workers=workers,
-         precision=precision, max_steps=max_steps, save_every=save_every, eval_every=eval_every,
-         schedule_offset=int(schedule_from_one), device=device)
+    _run(recipe, args)
 
 
 def prepare_command(
