@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -99,6 +98,7 @@ from mmscore.toyworld import (
     wrong_caption,
     wrong_detail,
 )
+from mmscore.training.optim import cosine_lr
 
 log = logging.getLogger("train_demo_clip")
 
@@ -649,18 +649,12 @@ def train(cfg: TrainConfig, pool: Pool):
         betas=(0.9, 0.98),
     )
 
-    def lr_at(step: int) -> float:
-        if step < cfg.warmup:
-            return cfg.lr * (step + 1) / cfg.warmup
-        progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
-
     start, cpu_start = time.perf_counter(), time.process_time()
     for step in range(cfg.steps):
         rng = np.random.default_rng([cfg.seed, step])
         pictures, plans, targets = sample_batch(pool, cfg, rng)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step)
+            group["lr"] = cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)  # the training engine's schedule
         loss, stats = batch_loss(model, to_pixels(pictures), plans, tokens, cfg, heads, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

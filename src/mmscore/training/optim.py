@@ -12,8 +12,8 @@ def cosine_lr(step: int, base_lr: float, warmup: int, total: int) -> float:
     """base·(t+1)/W for t < W, then base·½(1 + cos(π(t−W)/(T−W))); not clamped after T."""
     if step < warmup:
         return base_lr * (step + 1) / warmup
-    span = max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / span)) * base_lr
+    progress = (step - warmup) / max(1, total - warmup)
+    return base_lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 class CosineSchedule:

@@ -51,9 +51,9 @@ def _check_writable(out_dir: Path) -> None:
 
 def run_training(recipe: Any, init: str, data: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                  settings: TrainSettings, *, resume: bool = False, eval_data: str | None = None,
-                 eval_limit: int | None = None) -> dict[str, Any]:
+                 eval_limit: int | None = None) -> dict[str, Any] | None:
     """Train ``recipe`` from ``init`` on ``data`` into ``out_dir``; returns the card (also written
-    as ``model.json``) on the main process."""
+    as ``model.json``) on the main process, None on the others."""
     out = Path(out_dir)
     _check_writable(out)
     rows, skipped = usable_rows(read_rows(data, recipe.columns, recipe.list_columns), recipe, str(data))
@@ -69,8 +69,9 @@ def run_training(recipe: Any, init: str, data: str | os.PathLike[str], out_dir: 
         result = train(model, rows, recipe, settings, out, resume=resume, evaluate=evaluator, ctx=ctx,
                        identity=identity)
         card = _card(recipe, report, settings, result, data, len(rows), skipped, ctx.world, eval_data)
-        if ctx.is_main:
-            atomic_write_json(out / "model.json", card)
+        if not ctx.is_main:
+            return None
+        atomic_write_json(out / "model.json", card)
         return card
     finally:
         shutdown(ctx)

@@ -51,7 +51,8 @@ def _run(recipe, args: dict) -> None:
     eval_data = args["eval_data"]
     card = run_training(recipe, args["init"], args["data"], args["output"], settings, resume=args["resume"],
                         eval_data=str(eval_data) if eval_data else None, eval_limit=args["eval_limit"])
-    typer.echo(json.dumps({k: card[k] for k in ("model", "steps", "final_train", "final_eval")}, indent=2))
+    if card is not None:  # the main process reports; torchrun's other workers stay quiet
+        typer.echo(json.dumps({k: card[k] for k in ("model", "steps", "final_train", "final_eval")}, indent=2))
 
 
 def specs_command(
