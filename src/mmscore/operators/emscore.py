@@ -48,16 +48,18 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
-from mmscore.io.cells import clean_text, text_list
+from mmscore.io.cells import clean_text, text_lists
 from mmscore.io.media import SampledFrames, SamplingSpec, default_workers, iter_sample_with_spec, sampling_spec
+from mmscore.io.storage_access import media_resolver
 from mmscore.metrics import emscore as em
 from mmscore.operators.base import Operator
 from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_MODEL = CLIP_MODEL
 ERROR_COLUMN = "emscore_error"
 DETAILS_COLUMN = "frame_details"
 #: texts encoded per forward chunk (token tensors are [chunk, context, D]: keep memory bounded)
@@ -414,7 +416,7 @@ class EMScoreEval(Operator):
             logger.warning("no reference column %r (columns present: %s): every row is scored without "
                            "reference, so only EMScore(X,V) is computed", reference_key,
                            ", ".join(repr(str(c)) for c in df.columns))
-        references = [text_list(v) for v in df[reference_key]] if has_refs else [[] for _ in range(n)]
+        references = text_lists(df[reference_key], reference_key) if has_refs else [[] for _ in range(n)]
         videos: list[Path | None] = [None] * n
         for row in range(n):
             if candidates[row] is None:
@@ -529,7 +531,7 @@ class EMScoreEval(Operator):
     ) -> list[str]:
         """Score every row of the step's table; returns the added column names."""
         df = self.read_checked(storage, [video_key, candidate_key])
-        resolve = storage.resolve_path if hasattr(storage, "resolve_path") else None
+        resolve = media_resolver(storage)
         out = self.score_dataframe(df, resolve, video_key, candidate_key, reference_key)
         columns = self.output_columns() + ([DETAILS_COLUMN] if self.return_all_frames else []) + [ERROR_COLUMN]
         self.write_result(storage, out, columns)
