@@ -22,7 +22,7 @@ from mmscore.errors import ConfigError, ModelError
 from mmscore.models.architecture import ClipArchitecture, hf_config, infer_openai_architecture
 from mmscore.models.checkpoints import LONGCLIP_KEEP, openai_to_hf, read_checkpoint
 from mmscore.models.hub import resolve_spec
-from mmscore.testing.checkpoints import longclip_stretch, openai_state_dict
+from mmscore.training.layout import longclip_stretch, openai_state_dict
 
 LONG_CONTEXT = 248
 CLIP_CONTEXT = 77
