@@ -66,6 +66,20 @@ def test_longclip_stretch_from_clip_matches_the_closed_form(clip77_ckpt, rows):
     assert model.positions.weight.grad is None  # Long-CLIP: positional_embedding never trains
 
 
+def longclip_keys(layers: int) -> set[str]:
+    """The state-dict keys of Long-CLIP's ``build_model`` for a ViT (model_longclip.py), written out."""
+    keys = {"token_embedding.weight", "positional_embedding", "positional_embedding_res", "ln_final.weight",
+            "ln_final.bias", "text_projection", "logit_scale", "visual.class_embedding",
+            "visual.positional_embedding", "visual.conv1.weight", "visual.ln_pre.weight", "visual.ln_pre.bias",
+            "visual.ln_post.weight", "visual.ln_post.bias", "visual.proj"}
+    block = ["attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj.weight", "attn.out_proj.bias",
+             "ln_1.weight", "ln_1.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
+             "mlp.c_proj.bias", "ln_2.weight", "ln_2.bias"]
+    for tower in ("transformer", "visual.transformer"):
+        keys |= {f"{tower}.resblocks.{i}.{name}" for i in range(layers) for name in block}
+    return keys
+
+
 def test_checkpoint_round_trip_through_load_clip_is_bit_identical(longclip_ckpt, tmp_path, rows):
     from mmscore.models.clip import load_clip
     from mmscore.training.checkpoint import save_torch
@@ -74,7 +88,10 @@ def test_checkpoint_round_trip_through_load_clip_is_bit_identical(longclip_ckpt,
     model, _ = load_trainable(longclip_ckpt, "specs")
     original = torch.load(longclip_ckpt, map_location="cpu")
     saved = model.longclip_state_dict()
-    assert set(saved) == set(original) and not any(k.startswith("module.") for k in saved)
+    assert set(saved) == longclip_keys(2) == set(original)  # no "module." prefix, nothing missing or extra
+    assert saved["text_projection"].shape == (32, 16) and saved["visual.proj"].shape == (32, 16)
+    assert saved["positional_embedding"].shape == saved["positional_embedding_res"].shape == (248, 32)
+    assert all(v.dtype == torch.float32 for v in saved.values())
     for key, value in original.items():  # an untouched model writes back the file's tensors
         assert torch.equal(saved[key], value.float()), key
     with torch.no_grad():

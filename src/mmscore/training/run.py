@@ -3,6 +3,8 @@ the engine, write ``model.pt`` (Long-CLIP layout) and its JSON card."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import platform
@@ -28,6 +30,17 @@ def usable_rows(rows: list[dict], recipe: Any, source: str) -> tuple[list[dict],
     if not kept:
         raise InputError(f"{source}: none of the {len(rows)} rows can train the {recipe.name} recipe")
     return kept, len(rows) - len(kept)
+
+
+def rows_digest(rows: list[dict]) -> str:
+    """Fingerprint of the training rows (images and texts), so --resume refuses changed data."""
+    digest = hashlib.sha256()
+    for row in rows:
+        image = row["image"]
+        fields = {k: (v if isinstance(v, (str, list)) else str(v)) for k, v in row.items() if k != "image"}
+        digest.update(json.dumps([image if isinstance(image, (str, os.PathLike)) and not callable(image)
+                                  else "<in memory>", fields], sort_keys=True, default=str).encode())
+    return "sha256:" + digest.hexdigest()[:16]
 
 
 def _versions() -> dict[str, str]:
@@ -65,10 +78,13 @@ def run_training(recipe: Any, init: str, data: str | os.PathLike[str], out_dir: 
         evaluator = load_evaluator(eval_data, eval_limit)
     ctx = init_distributed(settings.device)
     try:
-        identity = {"data": str(Path(data).resolve()), "init": report.source}
+        digest = rows_digest(rows)
+        identity = {"data": str(Path(data).resolve()), "data_digest": digest, "init": report.source}
         result = train(model, rows, recipe, settings, out, resume=resume, evaluate=evaluator, ctx=ctx,
                        identity=identity)
-        card = _card(recipe, report, settings, result, data, len(rows), skipped, ctx.world, eval_data)
+        card = _card(recipe, report, settings, result, {"path": str(data), "rows": len(rows),
+                                                        "rows_skipped": skipped, "digest": digest}, ctx.world,
+                     eval_data)
         if not ctx.is_main:
             return None
         atomic_write_json(out / "model.json", card)
@@ -77,14 +93,14 @@ def run_training(recipe: Any, init: str, data: str | os.PathLike[str], out_dir: 
         shutdown(ctx)
 
 
-def _card(recipe: Any, report: Any, settings: TrainSettings, result: RunResult, data: Any, n_rows: int,
-          skipped: int, world: int, eval_data: str | None) -> dict[str, Any]:
+def _card(recipe: Any, report: Any, settings: TrainSettings, result: RunResult, data: dict[str, Any],
+          world: int, eval_data: str | None) -> dict[str, Any]:
     return {
         "recipe": recipe.name,
         "model": str(result.model_path) if result.model_path else None,
         "layout": "longclip .pt state dict (positional_embedding + positional_embedding_res, fp32)",
         "init": asdict(report),
-        "data": {"path": str(data), "rows": n_rows, "rows_skipped": skipped},
+        "data": data,
         "settings": asdict(settings),
         "recipe_settings": recipe.settings(),
         "world_size": world,
