@@ -86,7 +86,7 @@ def main() -> None:
         batches = epoch_batches(data, settings, ctx, 0, 0)
         fixed = next(batches)
         def forward_backward() -> None:
-            loss, _ = recipe.loss(model(*fixed), 0)
+            loss, _ = recipe.loss(model, fixed, 0)
             loss.backward()
             model.zero_grad(set_to_none=True)
 

@@ -79,7 +79,7 @@ def test_accumulating_k_micro_batches_gives_the_mean_gradient(longclip_ckpt, row
     grads = [torch.zeros_like(p) for p in ref_params]
     for batch in micro:  # each micro-batch alone, in order (SPECS' ε moves between them)
         reference_model.zero_grad()
-        loss, _ = reference_recipe.loss(reference_model(*batch), 0)
+        loss, _ = reference_recipe.loss(reference_model, batch, 0)
         loss.backward()
         for acc, p in zip(grads, ref_params, strict=True):
             acc += p.grad / 3

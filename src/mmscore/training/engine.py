@@ -88,6 +88,8 @@ class StepParts:
     scaler: torch.amp.GradScaler
     amp_dtype: torch.dtype | None
     ctx: DistContext
+    max_grad_norm: float = 0.0  # > 0: clip the total gradient norm (after unscaling) before the update
+    clip_params: list[torch.nn.Parameter] | None = None  # what the norm covers (default: the optimizer's)
 
 
 def optimizer_step(parts: StepParts, step: int, micro_batches: Sequence[tuple[torch.Tensor, ...]]) -> dict:
@@ -97,16 +99,19 @@ def optimizer_step(parts: StepParts, step: int, micro_batches: Sequence[tuple[to
     sums: dict[str, float] = {}
     device = parts.ctx.device
     for j, batch in enumerate(micro_batches):
-        batch = tuple(t.to(device, non_blocking=True) for t in batch)
+        batch = tuple(t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t for t in batch)
         autocast = (torch.autocast(device.type, dtype=parts.amp_dtype) if parts.amp_dtype is not None
                     else contextlib.nullcontext())
         with maybe_no_sync(parts.module, j < k - 1):
             with autocast:
-                outputs = parts.module(*batch)
-                loss, terms = parts.recipe.loss(outputs, parts.ctx.rank)
+                loss, terms = parts.recipe.loss(parts.module, batch, parts.ctx.rank)
             parts.scaler.scale(loss / k).backward()
         for key, value in {"loss": loss.item(), **terms}.items():
             sums[key] = sums.get(key, 0.0) + value / k
+    if parts.max_grad_norm > 0:
+        parts.scaler.unscale_(parts.optimizer)
+        params = parts.clip_params or [p for g in parts.optimizer.param_groups for p in g["params"]]
+        torch.nn.utils.clip_grad_norm_(params, parts.max_grad_norm)
     parts.scaler.step(parts.optimizer)
     parts.scaler.update()
     parts.optimizer.zero_grad(set_to_none=True)

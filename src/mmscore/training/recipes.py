@@ -1,5 +1,8 @@
 """What differs between SPECS and Long-CLIP training: the texts drawn per image, the loss, which
-checkpoint layout starts it and whether ``positional_embedding`` trains. The loop is ``engine``."""
+checkpoint layout starts it and whether ``positional_embedding`` trains. The loop is ``engine``.
+
+A recipe's ``loss(module, batch, rank)`` runs the forward itself, through the module the engine
+hands it (the DDP wrapper when distributed, so gradients are synchronised)."""
 
 from __future__ import annotations
 
@@ -47,8 +50,9 @@ class SpecsRecipe:
         i = int(rng.integers(len(row["captions"]) - 1))
         return [str(row["caption"]), row["captions"][i], row["captions"][i + 1], row["neg_captions"][i]]
 
-    def loss(self, outputs: tuple[torch.Tensor, ...], rank: int) -> tuple[torch.Tensor, dict[str, float]]:
-        image, caption, base, detail, negative, scale = outputs
+    def loss(self, module: torch.nn.Module, batch: tuple[torch.Tensor, ...],
+             rank: int) -> tuple[torch.Tensor, dict[str, float]]:
+        image, caption, base, detail, negative, scale = module(*batch)
         return self.loss_fn(scale, image, caption, base, detail, negative)
 
     def state_dict(self) -> dict[str, Any]:
@@ -89,8 +93,9 @@ class LongClipRecipe:
         caption = str(row["caption"])
         return [caption, first_sentence(caption)]
 
-    def loss(self, outputs: tuple[torch.Tensor, ...], rank: int) -> tuple[torch.Tensor, dict[str, float]]:
-        image, long_text, short_text, scale = outputs
+    def loss(self, module: torch.nn.Module, batch: tuple[torch.Tensor, ...],
+             rank: int) -> tuple[torch.Tensor, dict[str, float]]:
+        image, long_text, short_text, scale = module(*batch)
         return longclip_loss(scale, image, long_text, short_text, gather_with_grad, rank,
                              self.components, self.label_smoothing, self.short_weight)
 
