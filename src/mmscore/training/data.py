@@ -24,14 +24,14 @@ def read_rows(path: str | os.PathLike[str], columns: Sequence[str], list_columns
     """Rows of a prepared training set: a Hugging Face ``save_to_disk`` folder, or a
     JSONL/JSON/CSV/parquet table. Every row must have ``columns``; ``list_columns`` hold lists of
     text. Relative image paths resolve against the data's folder. Errors name the row and field."""
-    from mmscore.evaluation.datasets import _as_text_list, _image_cell, _read_hf_dataset
+    from mmscore.evaluation.datasets import as_text_list, image_source, read_hf_dataset
     from mmscore.io.tables import read_table
 
     path = Path(path)
     if not path.exists():
         raise InputError(f"training data not found: {path}")
     if path.is_dir() and not any(path.glob("*.parquet")):
-        rows, base = _read_hf_dataset(path, "train", "image"), path
+        rows, base = read_hf_dataset(path, "train", "image"), path
     else:
         rows, base = read_table(path).to_dict(orient="records"), path.parent
     for index, row in enumerate(rows):
@@ -39,11 +39,11 @@ def read_rows(path: str | os.PathLike[str], columns: Sequence[str], list_columns
         if missing:
             raise InputError(f"{path}: row {index} has no {missing[0]!r} field (fields: {sorted(row)})")
         for key in list_columns:
-            values = _as_text_list(row[key])
+            values = as_text_list(row[key])
             if values is None:
                 raise InputError(f"{path}: row {index}: {key!r} must be a list of text")
             row[key] = values
-        row["image"] = _image_cell(row["image"], base, path, index)
+        row["image"] = image_source(row["image"], base, path, index)
     if not rows:
         raise InputError(f"{path}: no rows")
     return rows
