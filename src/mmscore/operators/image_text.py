@@ -30,7 +30,7 @@ import torch
 
 from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
 from mmscore.errors import ColumnError, ConfigError
-from mmscore.io.cells import clean_text, text_lists
+from mmscore.io.cells import caption_type_error, clean_text, text_lists
 from mmscore.io.storage_access import media_resolver
 from mmscore.metrics import clip_scores as cs
 from mmscore.operators.base import Operator
@@ -123,6 +123,10 @@ class _ImageTextEvaluator(Operator):
             references = text_lists(df[reference_key], reference_key)
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
+            wrong_type = caption_type_error(df[text_key].iloc[row], text_key)
+            if wrong_type is not None:
+                errors[row] = wrong_type
+                continue
             if texts[row] is None:
                 errors[row] = f"empty or missing text in column {text_key!r}"
                 continue
