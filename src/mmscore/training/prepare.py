@@ -219,7 +219,10 @@ def prepare(settings: PrepareSettings) -> dict[str, Any]:
         raise InputError(f"unknown recipe {settings.recipe!r} (recipes: {', '.join(RECIPES)})")
     if settings.recipe != "long-short":
         require_nltk_data()  # before any long work
-    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    from mmscore.io.outputs import prepare_outputs
+
+    prepare_outputs([settings.out_dir / n for n in ("data.parquet", "missing.tsv", "prepare.json")],
+                    [settings.source])
     sources = _sources(settings)
     usable, missing = [], []
     with progress_bar() as progress:

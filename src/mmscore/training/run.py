@@ -52,23 +52,16 @@ def _versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def _check_writable(out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    probe = out_dir / ".write-test"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"{out_dir}: output folder is not writable ({exc})") from exc
-
-
 def run_training(recipe: Any, init: str, data: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                  settings: TrainSettings, *, resume: bool = False, eval_data: str | None = None,
                  eval_limit: int | None = None) -> dict[str, Any] | None:
     """Train ``recipe`` from ``init`` on ``data`` into ``out_dir``; returns the card (also written
     as ``model.json``) on the main process, None on the others."""
+    from mmscore.io.outputs import prepare_outputs
+
     out = Path(out_dir)
-    _check_writable(out)
+    prepare_outputs([out / name for name in ("model.pt", "model.json", "log.csv", "eval.csv")],
+                    [init, data, eval_data])
     rows, skipped = usable_rows(read_rows(data, recipe.columns, recipe.list_columns), recipe, str(data))
     model, report = load_trainable(init, recipe.init_mode)
     evaluator = None
