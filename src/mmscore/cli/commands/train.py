@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mmscore.cli.app import group
+from mmscore.cli.app import EPILOG, group
 from mmscore.cli.options import DeviceOpt
 
 InitOpt = Annotated[str, typer.Option("--init", help="Start checkpoint (.pt state dict or TorchScript file).")]
@@ -138,6 +138,6 @@ def prepare_command(
 
 def register(app: typer.Typer) -> None:
     train_app = group("train")
-    train_app.command("specs")(specs_command)
-    train_app.command("longclip")(longclip_command)
-    train_app.command("prepare")(prepare_command)
+    train_app.command("specs", epilog=EPILOG)(specs_command)
+    train_app.command("longclip", epilog=EPILOG)(longclip_command)
+    train_app.command("prepare", epilog=EPILOG)(prepare_command)
