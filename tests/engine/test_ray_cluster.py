@@ -18,6 +18,7 @@ import pytest
 from mmscore.engine import run_engine
 from mmscore.io.tables import read_table, write_table
 from mmscore.operators.emscore import EMScoreEval
+from mmscore.testing.ray_nodes import node_runs
 
 ray = pytest.importorskip("ray")
 pytestmark = [pytest.mark.ray, pytest.mark.slow,
@@ -65,32 +66,6 @@ def test_default_options_on_two_one_cpu_nodes_finish_like_the_local_engine(clust
     _assert_same_scores(read_table(local.output), read_table(on_ray.output))
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _runs_model_actor(node) -> bool:
-    for pid in _descendants(node.all_processes["raylet"][0].process.pid):
-        try:
-            if b"_ShardScorer" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def test_killing_the_model_actors_node_mid_job_still_scores_every_row_once(cluster, tmp_path: Path,
                                                                             tiny_clip_hf_dir: Path,
                                                                             video_table: Path) -> None:
@@ -113,7 +88,7 @@ def test_killing_the_model_actors_node_mid_job_still_scores_every_row_once(clust
     deadline = time.monotonic() + 120
     while not list(shards.glob("*.done.json")) and driver.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
-    victim = next(node for node in workers if _runs_model_actor(node))
+    victim = next(node for node in workers if node_runs(node, "_ShardScorer"))
     head.remove_node(victim, allow_graceful=False)
     done_at_kill = len(list(shards.glob("*.done.json")))
     driver.join(timeout=240)
