@@ -52,7 +52,14 @@ from mmscore.engine.resources import (
     still_fits,
 )
 from mmscore.engine.shards import ShardStore
-from mmscore.engine.watch import DEFAULT_STALL_TIMEOUT, EngineStallError, StageCounts, StallWatch, stall_message
+from mmscore.engine.watch import (
+    DEFAULT_STALL_TIMEOUT,
+    EngineStallError,
+    StageBoard,
+    StageCounts,
+    StallWatch,
+    stall_message,
+)
 from mmscore.errors import ConfigError, DependencyError, MMScoreError
 from mmscore.progress import is_quiet, progress_bar
 
@@ -102,22 +109,6 @@ def _shippable(steps: list[Any]) -> list[Any]:
             clone.operator._encoder = None
         out.append(clone)
     return out
-
-
-class _StageBoard:
-    """A tiny Ray actor (no CPU) the workers report to, so the driver sees where shards are."""
-
-    def __init__(self) -> None:
-        self.counts = StageCounts()
-
-    def ready(self) -> None:
-        self.counts.actors_ready += 1
-
-    def mark(self, stage: str, shard: int) -> None:
-        getattr(self.counts, stage).add(shard)
-
-    def snapshot(self) -> StageCounts:
-        return self.counts
 
 
 def _report(board: Any, method: str, *args: Any) -> None:
@@ -233,7 +224,7 @@ def _start_board(ray: Any) -> Any:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(head, soft=True)
-    return ray.remote(_StageBoard).options(**options).remote()
+    return ray.remote(StageBoard).options(**options).remote()
 
 
 def _build_dataset(ray: Any, job: Job, plan: ResourcePlan, decodes: bool, board: Any) -> Any:
@@ -248,7 +239,9 @@ def _build_dataset(ray: Any, job: Job, plan: ResourcePlan, decodes: bool, board:
     gpu_args = {"num_gpus": plan.actor_gpus} if plan.actor_gpus > 0 else {}
     return dataset.map_batches(
         _ShardScorer, batch_size=1, batch_format="pandas",
-        compute=ray.data.ActorPoolStrategy(min_size=plan.min_workers, max_size=plan.max_workers),
+        # all actors start loading their model at once; only one must start for work to flow
+        compute=ray.data.ActorPoolStrategy(min_size=plan.min_workers, max_size=plan.max_workers,
+                                           initial_size=plan.max_workers),
         num_cpus=plan.actor_cpus, **gpu_args,
         fn_constructor_kwargs={"steps": _shippable(job.steps), "resolve": job.resolve,
                                "folder": str(job.store.folder), "gpus": plan.actor_gpus, "board": board},

@@ -50,6 +50,23 @@ class StageCounts:
         return f"scoring ({in_actor} in {self.actors_ready} actors, {queued} queued)"
 
 
+class StageBoard:
+    """Run as a tiny Ray actor (no CPU) that the workers report to, so the driver sees where shards
+    are. Lives in this light module: its process imports neither torch nor pandas."""
+
+    def __init__(self) -> None:
+        self.counts = StageCounts()
+
+    def ready(self) -> None:
+        self.counts.actors_ready += 1
+
+    def mark(self, stage: str, shard: int) -> None:
+        getattr(self.counts, stage).add(shard)
+
+    def snapshot(self) -> StageCounts:
+        return self.counts
+
+
 @dataclass
 class StallWatch:
     """Decides when 'no shard completed for a while' means stalled."""

@@ -17,6 +17,7 @@ from mmscore.engine.options import (
     OverwriteOpt,
     ShardDirOpt,
     ShardSizeOpt,
+    StallTimeoutOpt,
 )
 
 InputArg = Annotated[Path, typer.Argument(help="Table of image/text pairs (jsonl, json, csv, parquet).")]
@@ -54,13 +55,14 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None, address: AddressOpt = None,
         num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
     ) -> None:
         from mmscore.operators.image_text import ImageLongCLIPEvaluator
 
         evaluator = ImageLongCLIPEvaluator(model, device=device, batch_size=batch_size, workers=workers)
         _score_table(input, [(evaluator, output_key or "longclip_score", None)], image_key, text_key, output,
                      strict, "longclip", _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size,
-                                                      output_dir, overwrite))
+                                                      output_dir, overwrite, stall_timeout))
 
     @app.command("specs", help="SPECS score clamp((cos+1)/2, min=0) with a SPECS checkpoint."
                  + _examples("specs", "./spec.pt"))
@@ -72,13 +74,14 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None, address: AddressOpt = None,
         num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
     ) -> None:
         from mmscore.operators.image_text import ImageSPECSEvaluator
 
         evaluator = ImageSPECSEvaluator(model, device=device, batch_size=batch_size, workers=workers)
         _score_table(input, [(evaluator, output_key or "specs_score", None)], image_key, text_key, output,
                      strict, "specs", _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size,
-                                                   output_dir, overwrite))
+                                                   output_dir, overwrite, stall_timeout))
 
     @app.command("clipscore", help="CLIPScore 2.5*max(cos,0) with the 'A photo depicts' prompt (Hessel et "
                  "al. 2021); with --reference-key also RefCLIPScore." + _examples("clipscore",
@@ -95,6 +98,7 @@ def register(app: typer.Typer) -> None:
         device: DeviceOpt = None, workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None,
         address: AddressOpt = None, num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
     ) -> None:
         from mmscore.operators.image_text import CLIPScoreEvaluator, RefCLIPScoreEvaluator
 
@@ -107,16 +111,17 @@ def register(app: typer.Typer) -> None:
             jobs.append((ref, "refclip_score", reference_key))
         _score_table(input, jobs, image_key, text_key, output, strict, "clipscore",
                      _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir,
-                                  overwrite))
+                                  overwrite, stall_timeout))
 
 
-def _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir, overwrite) -> dict | None:
+def _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir, overwrite,
+                 stall_timeout=None) -> dict | None:
     """``run_engine`` keywords when --engine is given, else None (score the whole table in this process)."""
     if engine is None:
         return None
     return {"engine": engine, "address": address, "num_workers": num_workers,
             "num_gpus_per_worker": num_gpus_per_worker, "shard_size": shard_size, "output_dir": output_dir,
-            "overwrite": overwrite}
+            "overwrite": overwrite, "stall_timeout": stall_timeout}
 
 
 def _score_table(input_path: Path, jobs: list, image_key: str, text_key: str, output: Path | None,

@@ -17,6 +17,7 @@ from mmscore.engine.options import (
     OverwriteOpt,
     ShardDirOpt,
     ShardSizeOpt,
+    StallTimeoutOpt,
 )
 
 EXAMPLES = """
@@ -105,6 +106,7 @@ def register(app: typer.Typer) -> None:
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE,
         output_dir: ShardDirOpt = None,
         overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
     ) -> None:
         from rich.console import Console
         from rich.table import Table
@@ -140,7 +142,7 @@ def register(app: typer.Typer) -> None:
 
             result = run_engine(evaluator, input, output, engine=engine, address=address, num_workers=num_workers,
                                 num_gpus_per_worker=num_gpus_per_worker, shard_size=shard_size,
-                                output_dir=output_dir, overwrite=overwrite,
+                                output_dir=output_dir, overwrite=overwrite, stall_timeout=stall_timeout,
                                 run_kwargs={"video_key": video_key, "candidate_key": candidate_key,
                                             "reference_key": reference_key})
             scored, info = read_table(output), {}
