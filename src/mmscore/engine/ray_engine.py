@@ -29,6 +29,7 @@ machine, or a shared file system on a cluster).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import pickle
@@ -190,6 +191,9 @@ def run_ray(job: Job, *, address: str | None = None, num_workers: int | None = N
     nodes = nodes_from_ray(ray.nodes())
     plan = plan_resources(nodes, num_workers=num_workers, gpus_per_worker=num_gpus_per_worker, decodes=decodes,
                           shards=len(job.pending))
+    if num_workers is not None and plan.max_workers < min(num_workers, len(job.pending)):
+        logger.warning("ray: --num-workers %d, but %s hold(s) only %d actor(s) of %g GPU", num_workers,
+                       describe_cluster(nodes), plan.max_workers, plan.actor_gpus)
     logger.info("ray: %s on %s%s", plan.describe(), describe_cluster(nodes),
                 "" if plan.survives_node_loss else " (the job cannot continue if a node is lost)")
     board = _start_board(ray)
@@ -207,7 +211,8 @@ def run_ray(job: Job, *, address: str | None = None, num_workers: int | None = N
         raise
     finally:
         if ray.is_initialized():
-            ray.kill(board)
+            with contextlib.suppress(Exception):
+                ray.kill(board)
     missing = job.store.pending(job.plan)
     if missing:
         raise EngineStallError(f"the Ray job ended but {len(missing)} shard(s) are not complete (first: "

@@ -3,8 +3,8 @@
 Pure bookkeeping (no Ray, clock passed in), so the rules are unit-tested directly:
 
 * :class:`StageCounts` — shards decoded, taken by a model actor and scored, plus actors ready,
-  as the workers report them; :meth:`StageCounts.waiting_on` names the stage the job waits on
-  (the one the progress line shows and a stall report blames);
+  as the workers report them to a :class:`StageBoard` actor; :meth:`StageCounts.waiting_on`
+  names the stage the job waits on (the one the progress line shows and a stall report blames);
 * :class:`StallWatch` — a job has stalled when no shard completed for ``factor`` x the median
   shard time, never less than ``timeout`` seconds (``startup_factor`` x that before the first
   shard, which pays for actors importing torch and loading their model).
