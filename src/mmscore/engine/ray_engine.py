@@ -183,7 +183,7 @@ def run_ray(job: Job, *, address: str | None = None, num_workers: int | None = N
         return finish_job(job, "ray", 0)
     started_ray = not ray.is_initialized()
     if started_ray:
-        ray.init(address=None if address in (None, "local") else address, include_dashboard=False,
+        ray.init(address="local" if address in (None, "local") else address, include_dashboard=False,
                  ignore_reinit_error=True, log_to_driver=not is_quiet())
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # one mmscore line over shards instead
