@@ -94,7 +94,9 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=4)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    rows = []
+    from mmscore.engine.resources import nodes_from_ray, plan_resources
+
+    rows, plans = [], []
     with tempfile.TemporaryDirectory(prefix="mmscore-bench-cluster-") as tmp:
         folder = Path(tmp)
         table, model = make_workload(folder, args.videos), folder / "model"
@@ -104,6 +106,8 @@ def main() -> None:
             shape = Shape(cpus, gpus)
             gpu_args = {"num_gpus_per_worker": 1.0} if gpus else {}
             out = folder / f"{shape.label}.parquet"
+            plans.append((shape.label, plan_resources(nodes_from_ray(shape.ray.nodes()),
+                                                      gpus_per_worker=1.0 if gpus else 0.0).describe()))
             wall, outcome = _run(table, model, out, engine="ray", shard_size=args.shard_size, stall_timeout=120,
                                  **gpu_args)
             rows.append((f"ray {shape.label}", wall, outcome, _load()))
@@ -130,6 +134,8 @@ def main() -> None:
     print(f"workload: {args.videos} videos, shard size {args.shard_size}, {os.cpu_count()} cores shared by all nodes")
     for label, wall, outcome, load in rows:
         print(f"{label:<40}{wall:>7.1f} s {args.videos / wall:>6.2f} rows/s  {load}  {outcome}")
+    for label, plan in plans:
+        print(f"plan on {label}: {plan}")
 
 
 if __name__ == "__main__":
