@@ -56,9 +56,18 @@ class FakeBoard:
 
 
 @dataclass
+class FakeStore:
+    done: set[int]
+
+    def pending(self, plan: ShardPlan) -> list[int]:
+        return [i for i in range(plan.n_shards) if i not in self.done]
+
+
+@dataclass
 class FakeJob:
     plan: ShardPlan
     pending: list[int]
+    store: FakeStore
 
 
 def _node(node_id: str, cpus: float, gpus: float = 0.0, alive: bool = True) -> dict:
@@ -68,7 +77,7 @@ def _node(node_id: str, cpus: float, gpus: float = 0.0, alive: bool = True) -> d
 def _driver(ray: FakeRay, plan, timeout: float = 30.0):
     from mmscore.engine import ray_engine
 
-    job = FakeJob(ShardPlan(40, 4), pending=list(range(2, 10)))  # 10 shards, 2 done before
+    job = FakeJob(ShardPlan(40, 4), pending=list(range(2, 10)), store=FakeStore({0, 1}))  # 10 shards, 2 done
     driver = ray_engine._Driver(ray, job, plan, FakeBoard(ray), True, timeout)
     return driver, driver.start
 
@@ -83,10 +92,11 @@ def test_driver_reports_a_stall_with_stage_resources_and_how_to_resume() -> None
     driver.refresh(t0 + 5)
     assert driver.status(t0 + 5) == "0.8 rows/s · waits on scoring (1 in 1 actors, 1 queued)"
     driver.check(t0 + 34)  # 29 s without a shard: under the 30 s floor
+    driver.job.store.done |= {2, 3}  # shard 3 was written after the driver last heard: the disk counts
     with pytest.raises(EngineStallError) as stall:
         driver.check(t0 + 36)
     message = str(stall.value)
-    assert "no progress for 31 s (limit 30 s): 3 of 10 shard(s) complete" in message
+    assert "no progress for 31 s (limit 30 s): 4 of 10 shard(s) complete" in message
     assert "waiting on scoring (1 in 1 actors, 1 queued)" in message
     assert "up to 1 model actor(s) of 0.5 CPU, decoding tasks of 0.5 CPU" in message
     assert "cluster now 2 node(s): 1 CPU, 1 CPU" in message and "rerun the same command" in message

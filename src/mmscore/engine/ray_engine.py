@@ -327,9 +327,12 @@ class _Driver:
         rate = self.rows / max(now - self.start, 1e-9)
         return f"{rate:.1f} rows/s · waits on {self.counts.waiting_on(self.decodes)}"
 
+    def _on_disk(self) -> int:
+        """Shards complete with their markers (what a rerun keeps), counted when reporting a failure."""
+        return self.job.plan.n_shards - len(self.job.store.pending(self.job.plan))
+
     def check(self, now: float) -> None:
         """Raise when the job stalled, or the nodes left cannot run it; warn when a node was lost."""
-        completed = self.job.plan.n_shards - len(self.job.pending) + len(self.done)
         if now >= self.next_node_check:
             self.next_node_check = now + NODE_CHECK_S
             alive, self.nodes = self._look()
@@ -342,11 +345,11 @@ class _Driver:
                 if not still_fits(self.plan, self.nodes):
                     raise EngineStallError(
                         f"{lost} Ray node(s) were lost and the {describe_cluster(self.nodes)} left cannot run "
-                        f"{self.plan.describe()}; {completed} of {self.job.plan.n_shards} shard(s) are complete "
+                        f"{self.plan.describe()}; {self._on_disk()} of {self.job.plan.n_shards} shard(s) are complete "
                         "and kept: rerun the same command to resume from them")
         if self.watch.stalled(now):
             raise EngineStallError(stall_message(
-                self.watch.idle(now), self.watch.limit(), completed, self.job.plan.n_shards,
+                self.watch.idle(now), self.watch.limit(), self._on_disk(), self.job.plan.n_shards,
                 self.counts.waiting_on(self.decodes), self.plan.describe(), describe_cluster(self.nodes)))
 
 
