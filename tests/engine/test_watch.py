@@ -8,7 +8,7 @@ import pytest
 
 from mmscore.engine.resources import NodeShape, plan_resources
 from mmscore.engine.shards import ShardPlan
-from mmscore.engine.watch import EngineStallError, StageCounts, StallWatch
+from mmscore.engine.watch import EngineStallError, StageBoard, StageCounts, StallWatch
 
 
 def test_waiting_stage_names_the_bottleneck() -> None:
@@ -19,6 +19,18 @@ def test_waiting_stage_names_the_bottleneck() -> None:
     assert busy.waiting_on(decodes=True) == "scoring (2 in 2 actors, 2 queued)"
     # nothing decodes (row-wise operators): the actors are the only stage
     assert StageCounts(actors_ready=1, started={5}).waiting_on(decodes=False) == "scoring (1 in 1 actors, 0 queued)"
+
+
+def test_stage_board_counts_each_shard_once_and_can_stop_the_job() -> None:
+    board = StageBoard()
+    board.ready()
+    for stage, shard in (("decoded", 0), ("decoded", 0), ("started", 0), ("decoded", 1)):
+        board.mark(stage, shard)  # a retried decode reports shard 0 twice
+    counts = board.snapshot()
+    assert (counts.actors_ready, counts.decoded, counts.started, counts.scored) == (1, {0, 1}, {0}, set())
+    assert not board.is_stopped()
+    board.stop()
+    assert board.is_stopped()
 
 
 def test_stall_limit_is_factor_times_median_with_a_floor_and_a_startup_allowance() -> None:

@@ -18,8 +18,8 @@ What the actors and the decoding tasks ask of the cluster is derived from its al
 also after one node is lost (Ray then restarts the lost actor and retries the lost tasks on the
 nodes that remain). The driver watches the job (:mod:`mmscore.engine.watch`): its progress line
 shows shards done / total, rows/s and the stage shards wait on; if no shard completes for too
-long, or the nodes left cannot run the job any more, it stops with an error that says so and
-leaves the completed shards for a rerun to resume from.
+long, or the nodes left cannot run the job any more, it stops with an error that says so (its
+actors then refuse further shards) and leaves the completed shards for a rerun to resume from.
 
 Table-level state (EMScore's idf over the whole table's references) is computed by the driver
 before step 1 and shipped with the steps, so scores do not depend on the number of workers or
@@ -120,6 +120,15 @@ def _report(board: Any, method: str, *args: Any) -> None:
         logger.debug("stage board unreachable", exc_info=True)
 
 
+def _stopped(board: Any) -> bool:
+    import ray
+
+    try:
+        return bool(ray.get(board.is_stopped.remote(), timeout=5))
+    except Exception:  # noqa: BLE001 - an unreachable board never stops the work
+        return False
+
+
 def _decode_record(record: dict[str, Any], steps: list[Any], resolve: MediaResolver,
                    image_sizes: list[int | None], board: Any) -> dict[str, Any]:
     """CPU stage: every step's decoding for one shard (runs as a Ray task, no model)."""
@@ -153,6 +162,8 @@ class _ShardScorer:
         for record in batch.to_dict("records"):
             start = time.perf_counter()
             shard = int(record["shard"])
+            if _stopped(self.board):  # the driver reported a stall and left: do not score on for nobody
+                raise EngineStallError(f"shard {shard} not scored: the driver stopped the job")
             _report(self.board, "mark", "started", shard)
             df = pickle.loads(record["rows"])
             decoded = pickle.loads(record["decoded"]) if record.get("decoded") is not None else None
@@ -201,18 +212,21 @@ def run_ray(job: Job, *, address: str | None = None, num_workers: int | None = N
     try:
         _drive(ray, dataset, job, plan, board, decodes, stall_timeout)
     except EngineStallError:
+        # the job is left running in this process: ask its actors to stop taking shards, and stop
+        # the Ray this call started (a stuck task holds its resources until then)
+        _report(board, "stop")
         if started_ray:
-            ray.shutdown()  # stops the stuck tasks and actors this call started
+            ray.shutdown()
         raise
     except Exception as exc:  # Ray wraps worker errors; surface ours as they are
+        with contextlib.suppress(Exception):
+            ray.kill(board)
         cause = _mmscore_cause(exc)
         if cause is not None:
             raise cause from exc
         raise
-    finally:
-        if ray.is_initialized():
-            with contextlib.suppress(Exception):
-                ray.kill(board)
+    with contextlib.suppress(Exception):
+        ray.kill(board)
     missing = job.store.pending(job.plan)
     if missing:
         raise EngineStallError(f"the Ray job ended but {len(missing)} shard(s) are not complete (first: "

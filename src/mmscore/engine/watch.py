@@ -56,6 +56,14 @@ class StageBoard:
 
     def __init__(self) -> None:
         self.counts = StageCounts()
+        self.stopped = False
+
+    def stop(self) -> None:
+        """The driver gave up on the job: actors refuse further shards, so the job ends."""
+        self.stopped = True
+
+    def is_stopped(self) -> bool:
+        return self.stopped
 
     def ready(self) -> None:
         self.counts.actors_ready += 1
