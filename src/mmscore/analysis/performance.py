@@ -23,13 +23,14 @@ import numpy as np
 import pandas as pd
 
 from mmscore.analysis import plots
-from mmscore.analysis.load import ScoringTable, describe_exclusions, load_scorings
+from mmscore.analysis.load import ScoringTable, describe_broken, describe_exclusions, load_scorings
 from mmscore.analysis.pairing import RULE_TEXT, item_scores
 from mmscore.analysis.style import FORMATS, save_figure
+from mmscore.defaults import SUCCESS_THRESHOLD
 from mmscore.errors import InputError
 from mmscore.io.atomic import atomic_write_json
 from mmscore.io.tables import write_table
-from mmscore.metrics.agreement import SUCCESS_THRESHOLD, wilson_interval
+from mmscore.metrics.agreement import wilson_interval
 from mmscore.provenance import run_info
 
 #: the original analysis' domain order (paper figures); other domains follow alphabetically
@@ -162,6 +163,8 @@ def run_plot(
         "overall": _overall(tabs.items, confidence),
         "models_without_scores": unscored,
         "exclusions_text": describe_exclusions(table),
+        "broken_files": table.broken_files(),
+        "broken_files_text": describe_broken(table),
         "run_info": run_info(
             {"analysis": "plot", "rule": rule, "confidence": confidence, "threshold": SUCCESS_THRESHOLD}
         ),

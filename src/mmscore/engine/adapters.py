@@ -199,10 +199,10 @@ class EMScoreAdapter(StepAdapter):
         self.operator.configure(device=device, batch_size=batch_size)
 
     def output_columns(self) -> list[str]:
-        from mmscore.operators.emscore import DETAILS_COLUMN, ERROR_COLUMN
+        from mmscore.operators.emscore import DETAILS_COLUMN, ERROR_COLUMN, TRUNCATED_COLUMN
 
         return (self.operator.output_columns() + ([DETAILS_COLUMN] if self.operator.return_all_frames else [])
-                + [ERROR_COLUMN])
+                + ([TRUNCATED_COLUMN] if self.operator.sampling.allow_truncated else []) + [ERROR_COLUMN])
 
     def _video_paths(self, df: pd.DataFrame, resolve: Resolver) -> list[Path]:
         from mmscore.io.cells import clean_text

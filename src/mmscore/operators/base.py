@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from mmscore.io.storage_access import describe_input, write_frame
 from mmscore.io.tables import require_columns
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,13 @@ class Operator(abc.ABC):
     #: registry name (set by ``register_operator``)
     name: str = ""
 
+    @classmethod
+    def get_desc(cls, lang: str = "zh") -> str:
+        """What the operator does, in DataFlow's form (``"zh"`` or ``"en"``; others get English)."""
+        from mmscore.operators.descriptions import describe
+
+        return describe(cls.__name__, cls.__doc__, lang)
+
     @abc.abstractmethod
     def run(self, storage: Any, **kwargs: Any) -> list[str]:
         """Read ``storage``, add columns, write, and return the added column names."""
@@ -32,11 +40,10 @@ class Operator(abc.ABC):
     def read_checked(self, storage: Any, columns: list[str]) -> pd.DataFrame:
         """Read the step's table and check that ``columns`` exist (error lists those present)."""
         df = storage.read(output_type="dataframe")
-        where = str(storage.input_path()) if hasattr(storage, "input_path") else "input table"
-        require_columns(df, [c for c in columns if c], where=where)
+        require_columns(df, [c for c in columns if c], where=describe_input(storage))
         return df
 
     def write_result(self, storage: Any, df: pd.DataFrame, columns: list[str]) -> list[str]:
-        path = storage.write(df)
+        path = write_frame(storage, df)
         logger.info("%s wrote %s (%d rows; columns %s)", type(self).__name__, path, len(df), columns)
         return columns

@@ -33,6 +33,7 @@ are set with :meth:`EMScoreEval.configure`, keeping the constructor identical to
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import json
 import logging
@@ -48,18 +49,28 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
-from mmscore.io.cells import clean_text, text_list
-from mmscore.io.media import SampledFrames, SamplingSpec, default_workers, iter_sample_with_spec, sampling_spec
+from mmscore.io.cells import caption_type_error, clean_text, text_lists
+from mmscore.io.media import (
+    SampledFrames,
+    SamplingSpec,
+    default_workers,
+    iter_sample_with_spec,
+    sampling_spec,
+    video_truncation,
+)
+from mmscore.io.storage_access import media_resolver
 from mmscore.metrics import emscore as em
 from mmscore.operators.base import Operator
 from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_MODEL = CLIP_MODEL
 ERROR_COLUMN = "emscore_error"
 DETAILS_COLUMN = "frame_details"
+TRUNCATED_COLUMN = "video_truncated"
 #: texts encoded per forward chunk (token tensors are [chunk, context, D]: keep memory bounded)
 TEXT_CHUNK = 256
 _CACHE_VERSION = 1
@@ -316,7 +327,7 @@ class EMScoreEval(Operator):
         self, *, num_frames: int | None = None, max_frames: int | None = None, idf: bool | None = None,
         idf_corpus: Iterable[str] | None = None, device: str | None = None, batch_size: int | None = None,
         workers: int | None = None, cache_dir: str | os.PathLike[str] | bool | None = None, encoder: Any = None,
-        idf_table: em.IdfTable | None = None,
+        idf_table: em.IdfTable | None = None, allow_truncated: bool | None = None,
     ) -> EMScoreEval:
         """Options beyond DataFlow-MM's constructor; returns ``self``.
 
@@ -328,11 +339,16 @@ class EMScoreEval(Operator):
         encoder: an already loaded ``ClipEncoder`` to use instead of loading ``clip_model_path``.
         idf_table: idf weights computed beforehand (e.g. once over a whole table and shared by the
         shards of a distributed job); used as they are instead of computing idf here.
+        allow_truncated: score what decodes of a truncated video (column ``video_truncated`` says what
+        it lacked) instead of a row error.
         """
         if num_frames is not None or max_frames is not None:
             self.sampling = sampling_spec(self.every_n_seconds, self.every_n_frames,
                                           num_frames if num_frames is not None else self.sampling.num_frames,
-                                          max_frames if max_frames is not None else self.sampling.max_frames)
+                                          max_frames if max_frames is not None else self.sampling.max_frames,
+                                          self.sampling.allow_truncated)
+        if allow_truncated is not None:
+            self.sampling = dataclasses.replace(self.sampling, allow_truncated=bool(allow_truncated))
         if idf is not None:
             self.idf = bool(idf)
         if idf_corpus is not None:
@@ -414,9 +430,13 @@ class EMScoreEval(Operator):
             logger.warning("no reference column %r (columns present: %s): every row is scored without "
                            "reference, so only EMScore(X,V) is computed", reference_key,
                            ", ".join(repr(str(c)) for c in df.columns))
-        references = [text_list(v) for v in df[reference_key]] if has_refs else [[] for _ in range(n)]
+        references = text_lists(df[reference_key], reference_key) if has_refs else [[] for _ in range(n)]
         videos: list[Path | None] = [None] * n
         for row in range(n):
+            wrong_type = caption_type_error(df[candidate_key].iloc[row], candidate_key)
+            if wrong_type is not None:
+                errors[row] = f"row {row}: {wrong_type}"
+                continue
             if candidates[row] is None:
                 errors[row] = f"row {row}: empty or missing candidate caption in column {candidate_key!r}"
                 continue
@@ -465,6 +485,7 @@ class EMScoreEval(Operator):
         columns = self.output_columns()
         values: dict[str, list[float | None]] = {column: [None] * n for column in columns}
         details: list[str] = ["[]"] * n
+        truncated: list[str | None] = [None] * n  # --allow-truncated: what each row's video lacked
         fallback_rows = 0
         for row in scored_rows:
             video = video_of[videos[row]]
@@ -483,6 +504,8 @@ class EMScoreEval(Operator):
                         values[f"{score_type}_{metric}"][row] = _finite(result.scores[score_type][metric])
             if self.return_all_frames and result.frames is not None:
                 details[row] = json.dumps(self._frame_details(video, result.frames), ensure_ascii=False)
+            if self.sampling.allow_truncated:
+                truncated[row] = video_truncation(videos[row])
 
         timings["scoring_s"] = time.perf_counter() - started
         truncated_texts = sum(1 for text in texts if sentences[text].truncated)
@@ -499,6 +522,8 @@ class EMScoreEval(Operator):
             out[column] = pd.array(values[column], dtype="Float64")
         if self.return_all_frames:
             out[DETAILS_COLUMN] = details
+        if self.sampling.allow_truncated:
+            out[TRUNCATED_COLUMN] = pd.array(truncated, dtype=object)
         out[ERROR_COLUMN] = pd.array(errors, dtype=object)
         failed = sum(e is not None for e in errors)
         if failed:
@@ -529,9 +554,10 @@ class EMScoreEval(Operator):
     ) -> list[str]:
         """Score every row of the step's table; returns the added column names."""
         df = self.read_checked(storage, [video_key, candidate_key])
-        resolve = storage.resolve_path if hasattr(storage, "resolve_path") else None
+        resolve = media_resolver(storage)
         out = self.score_dataframe(df, resolve, video_key, candidate_key, reference_key)
-        columns = self.output_columns() + ([DETAILS_COLUMN] if self.return_all_frames else []) + [ERROR_COLUMN]
+        columns = (self.output_columns() + ([DETAILS_COLUMN] if self.return_all_frames else [])
+                   + ([TRUNCATED_COLUMN] if self.sampling.allow_truncated else []) + [ERROR_COLUMN])
         self.write_result(storage, out, columns)
         if hasattr(storage, "output_path") and self.last_run_info is not None:
             from mmscore.io.atomic import atomic_write_json

@@ -28,8 +28,10 @@ from typing import Any
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
 from mmscore.errors import ColumnError, ConfigError
-from mmscore.io.cells import clean_text, text_list
+from mmscore.io.cells import caption_type_error, clean_text, text_lists
+from mmscore.io.storage_access import media_resolver
 from mmscore.metrics import clip_scores as cs
 from mmscore.operators.base import Operator
 from mmscore.provenance import run_info, signature_string
@@ -97,7 +99,7 @@ class _ImageTextEvaluator(Operator):
         """Score every row; writes ``output_key`` and ``<output_key>_error``; returns ``[output_key]``."""
         output_key = output_key or self.default_output_key
         df = self.read_checked(storage, [input_image_key, input_text_key])
-        df = self.score_dataframe(df, storage.resolve_path, input_image_key, input_text_key, output_key)
+        df = self.score_dataframe(df, media_resolver(storage), input_image_key, input_text_key, output_key)
         self.write_result(storage, df, [output_key, f"{output_key}_error"])
         return [output_key]
 
@@ -118,9 +120,13 @@ class _ImageTextEvaluator(Operator):
         texts: list[str | None] = [clean_text(v) for v in df[text_key]]
         references: list[list[str]] | None = None
         if reference_key:
-            references = [text_list(v) for v in df[reference_key]]
+            references = text_lists(df[reference_key], reference_key)
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
+            wrong_type = caption_type_error(df[text_key].iloc[row], text_key)
+            if wrong_type is not None:
+                errors[row] = wrong_type
+                continue
             if texts[row] is None:
                 errors[row] = f"empty or missing text in column {text_key!r}"
                 continue
@@ -193,7 +199,7 @@ class ImageLongCLIPEvaluator(_ImageTextEvaluator):
     metric = "longclip"
     default_output_key = "longclip_score"
 
-    def __init__(self, model_name: str = "BeichenZhang/LongCLIP-L-336px", device: str | None = None,
+    def __init__(self, model_name: str = LONGCLIP_MODEL, device: str | None = None,
                  batch_size: int = 64, workers: int = 2) -> None:
         super().__init__(model_name, device, batch_size, workers)
 
@@ -229,7 +235,7 @@ class CLIPScoreEvaluator(_ImageTextEvaluator):
     metric = "clipscore"
     default_output_key = "clip_score"
 
-    def __init__(self, model_name: str = "openai/clip-vit-base-patch32", device: str | None = None,
+    def __init__(self, model_name: str = CLIP_MODEL, device: str | None = None,
                  w: float = cs.CLIPSCORE_W, prefix: str | None = cs.CLIPSCORE_PREFIX,
                  batch_size: int = 64, workers: int = 2) -> None:
         super().__init__(model_name, device, batch_size, workers)
@@ -263,7 +269,7 @@ class RefCLIPScoreEvaluator(CLIPScoreEvaluator):
     def run(self, storage: Any, input_image_key: str = "image_path", input_text_key: str = "text",
             reference_key: str = "references", output_key: str = "refclip_score") -> list[str]:
         df = self.read_checked(storage, [input_image_key, input_text_key, reference_key])
-        df = self.score_dataframe(df, storage.resolve_path, input_image_key, input_text_key, output_key,
+        df = self.score_dataframe(df, media_resolver(storage), input_image_key, input_text_key, output_key,
                                   reference_key=reference_key)
         self.write_result(storage, df, [output_key, f"{output_key}_error"])
         return [output_key]

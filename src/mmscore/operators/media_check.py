@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from mmscore.io.storage_access import media_resolver
 from mmscore.operators.base import Operator
 
 
@@ -13,8 +14,8 @@ def check_media_path(path_value: Any, storage: Any) -> tuple[bool, str | None]:
     """(ok, error) for one media path cell."""
     if path_value is None or (isinstance(path_value, float) and pd.isna(path_value)) or str(path_value) == "":
         return False, "empty path"
-    path = storage.resolve_path(str(path_value)) if hasattr(storage, "resolve_path") else None
-    if path is None or not path.exists():
+    path = media_resolver(storage)(str(path_value))
+    if not path.exists():
         return False, f"file not found: {path_value}"
     if path.is_dir():
         return False, f"is a directory: {path_value}"

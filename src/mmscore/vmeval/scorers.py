@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mmscore.defaults import JUDGE_MODEL
 from mmscore.errors import BudgetExceeded, ConfigError, JudgeError, MediaError
 from mmscore.io.experiment import TaskRun
 from mmscore.models.judge import (
@@ -96,6 +97,8 @@ class Scorer:
     version: ClassVar[str] = "1"
     #: how many tasks the runner works on at once
     workers: int = 4
+    #: judge what decodes of a truncated video (recorded in the scoring) instead of failing the task
+    allow_truncated: bool = False
 
     @property
     def id(self) -> str:
@@ -308,7 +311,8 @@ class VLMScorer(Scorer):
         from mmscore.io.media import last_frames
 
         clip = await asyncio.to_thread(
-            last_frames, task.video_path, n=self.frames, last_seconds=self.last_seconds
+            last_frames, task.video_path, n=self.frames, last_seconds=self.last_seconds,
+            allow_truncated=self.allow_truncated,
         )
         jobs: list[tuple[int, int]] = [(f, s) for f in range(len(clip.frames)) for s in range(self.samples)]
         messages = await asyncio.to_thread(
@@ -367,6 +371,7 @@ class VLMScorer(Scorer):
                 "total": clip.total_frames,
                 "fps": clip.fps,
                 "decode_errors": clip.decode_errors,
+                "truncated": clip.truncation,
             },
         }
         return ScoreResult(score=vote.score, explanation=explanation, extra=extra, usage=usage)
@@ -380,7 +385,7 @@ class GPT4OScorer(VLMScorer):
     scorer_id = "GPT4OScorer"
     output_subdir = "gpt4o-eval"
     default_base_url = "https://api.openai.com/v1"
-    default_model = "gpt-4o"
+    default_model = JUDGE_MODEL
     api_key_env = "OPENAI_API_KEY"
 
 

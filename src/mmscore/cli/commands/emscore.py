@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmscore.cli.options import BatchSizeOpt, DeviceOpt, OutputOpt, StrictOpt
+from mmscore.defaults import CLIP_MODEL
 from mmscore.engine import DEFAULT_SHARD_SIZE
 from mmscore.engine.options import (
     AddressOpt,
@@ -61,7 +62,7 @@ def register(app: typer.Typer) -> None:
                                                    "parquet).")],
         model: Annotated[str, typer.Option("--model", help="CLIP model: hub id, OpenAI name (ViT-B/32), "
                                            "transformers folder, .pt checkpoint or mmscore-demo.")]
-        = "openai/clip-vit-base-patch32",
+        = CLIP_MODEL,
         every_n_seconds: Annotated[Optional[float], typer.Option("--every-n-seconds", help="Sample the first "
                                    "frame at or after every N seconds (default: 1 s).")] = None,
         every_n_frames: Annotated[Optional[int], typer.Option("--every-n-frames", help="Sample every N-th "
@@ -97,6 +98,9 @@ def register(app: typer.Typer) -> None:
                             "cache.")] = False,
         cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Video embedding cache folder "
                              "(default: $MMSCORE_CACHE_DIR or ~/.cache/mmscore).")] = None,
+        allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Score the part of a truncated "
+                                   "video that decodes (noted in column video_truncated) instead of a row "
+                                   "error.")] = False,
         output: OutputOpt = None,
         strict: StrictOpt = False,
         engine: EngineOpt = None,
@@ -112,7 +116,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from mmscore.io.atomic import atomic_write_json
-        from mmscore.io.storage import resolve_media_path
+        from mmscore.io.storage import MediaPathResolver
         from mmscore.io.tables import read_table, require_columns, write_table
         from mmscore.operators.emscore import ERROR_COLUMN, EMScoreEval
 
@@ -126,16 +130,19 @@ def register(app: typer.Typer) -> None:
         cache: Path | bool = False if no_cache else (cache_dir if cache_dir is not None else True)
         evaluator.configure(num_frames=num_frames, max_frames=max_frames, idf=not no_idf,
                             idf_corpus=_read_corpus(idf_corpus, idf_corpus_key) if idf_corpus else None,
-                            device=device, batch_size=batch_size, workers=workers, cache_dir=cache)
+                            device=device, batch_size=batch_size, workers=workers, cache_dir=cache,
+                            allow_truncated=allow_truncated)
         output = output or input.with_name(f"{input.stem}.emscore{input.suffix}")
+        from mmscore.io.outputs import prepare_outputs
+
+        prepare_outputs([output, output.with_name(output.name + ".run.json")], [input, idf_corpus])
         if engine is None:
             df = read_table(input)
             require_columns(df, [video_key, candidate_key], where=str(input))
-            base = input.resolve().parent
-            scored = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), video_key,
-                                               candidate_key, reference_key)
+            resolver = MediaPathResolver(input.resolve().parent)
+            scored = evaluator.score_dataframe(df, resolver, video_key, candidate_key, reference_key)
             write_table(scored, output)
-            info = evaluator.last_run_info or {}
+            info = {**(evaluator.last_run_info or {}), "media_paths": resolver.resolved}
             atomic_write_json(output.with_name(output.name + ".run.json"), info)
         else:  # sharded, restartable; the engine writes <output> and <output>.run.json
             from mmscore.engine import run_engine

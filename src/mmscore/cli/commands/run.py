@@ -84,6 +84,9 @@ def register(app: typer.Typer) -> None:
         for _ in spec.steps:
             step_storage = storage.step()
         output = step_storage.output_path()
+        from mmscore.io.outputs import prepare_outputs
+
+        prepare_outputs([output], [storage.first_entry_file_name])  # before any operator loads a model
         steps = [(build_operator(step.name, step.args), step.run) for step in spec.steps]
         result = run_engine(steps, spec.storage["first_entry_file_name"], output, engine=engine, address=address,
                             num_workers=num_workers, num_gpus_per_worker=num_gpus_per_worker,

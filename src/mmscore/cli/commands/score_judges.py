@@ -36,7 +36,8 @@ OutputDir = Annotated[
     Optional[Path],
     typer.Option(
         "--output-dir",
-        help="Scorer folder (default $VMEVAL_OUTPUT_DIR/<scorer>, else <data>/scorings/<scorer>).",
+        help="Scorings root, like $VMEVAL_OUTPUT_DIR: writes <output-dir>/<scorer>/<experiment>/... "
+        "(default $VMEVAL_OUTPUT_DIR/<scorer>, else <data>/scorings/<scorer>).",
     ),
 ]
 Concurrency = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once.")]
@@ -92,7 +93,7 @@ Rescore = Annotated[
 ]
 Cache = Annotated[
     Optional[Path],
-    typer.Option("--cache", help="SQLite response cache (default <output-dir>/judge-cache.sqlite)."),
+    typer.Option("--cache", help="SQLite response cache (default <scorer folder>/judge-cache.sqlite)."),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
 Prompt = Annotated[
@@ -130,18 +131,20 @@ TaskTypes = Annotated[
     Optional[list[str]], typer.Option("--task-type", help="Only these task types (repeatable).")
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Exit 1 if any task failed.")]
+AllowTruncated = Annotated[bool, typer.Option(
+    "--allow-truncated", help="Judge the last frames that decode of a truncated video (recorded in the scoring) "
+    "instead of failing the task.")]
 
 
 def _run(kind: str, options: dict[str, Any]) -> None:
-    from mmscore.io.experiment import resolve_output_dir
+    from mmscore.io.experiment import resolve_output_dir, scorer_folder_under
     from mmscore.models.judge import PriceTable
     from mmscore.vmeval.scorers import Scorer, VLMScorer, make_vlm_scorer, resolve_scorer_class
 
     cls = resolve_scorer_class(kind)
     if issubclass(cls, VLMScorer):
-        out = resolve_output_dir(
-            options["output_dir"], options["scorer_name"] or cls.output_subdir, options["data_dir"]
-        )
+        subdir = options["scorer_name"] or cls.output_subdir
+        out = resolve_output_dir(scorer_folder_under(options["output_dir"], subdir), subdir, options["data_dir"])
         cache = None if options["no_cache"] else (options["cache"] or out / "judge-cache.sqlite")
         scorer: Scorer = make_vlm_scorer(
             cls,
@@ -169,13 +172,19 @@ def _run(kind: str, options: dict[str, Any]) -> None:
     else:
         scorer = cls()
         scorer.workers = options["concurrency"]
-        out = resolve_output_dir(options["output_dir"], cls.output_subdir or scorer.id, options["data_dir"])
+        subdir = cls.output_subdir or scorer.id
+        out = resolve_output_dir(scorer_folder_under(options["output_dir"], subdir), subdir, options["data_dir"])
+    scorer.allow_truncated = options["allow_truncated"]
     _execute(scorer, out, options)
 
 
 def _execute(scorer: Any, out: Path, options: dict[str, Any]) -> None:
     import asyncio
     import time
+
+    from mmscore.io.outputs import check_writable_dir
+
+    check_writable_dir(out)
 
     from rich.console import Console
     from rich.progress import TextColumn
@@ -306,6 +315,7 @@ def _command(kind: str, help_text: str):
         model_filter: Models = None,
         task_type: TaskTypes = None,
         strict: Strict = False,
+        allow_truncated: AllowTruncated = False,
     ) -> None:
         _run(kind, dict(locals()))
 
@@ -369,6 +379,7 @@ def register(app: typer.Typer) -> None:
         model_filter: Models = None,
         task_type: TaskTypes = None,
         strict: Strict = False,
+        allow_truncated: AllowTruncated = False,
     ) -> None:
         options = dict(locals())
         _run(options.pop("spec"), options)
