@@ -509,3 +509,9 @@ def _read_hf_dataset(path: Path, split: str | None, image_key: str) -> list[dict
         for row, value in zip(rows, loaded[image_key], strict=True):
             row[image_key] = value
     return rows
+
+
+# Public names for the readers other packages share (``mmscore.training`` reads the same layouts).
+as_text_list = _as_text_list
+image_source = _image_cell
+read_hf_dataset = _read_hf_dataset
