@@ -132,10 +132,13 @@ ShardDirOpt = Annotated[Optional[Path], _engine("--shard-dir", help="Folder for 
                         "completion markers (default: <output>.shards). Needs --engine.")]
 OldShardDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", hidden=True,
                                                         help="Old name of --shard-dir.")]
+StallTimeoutOpt = Annotated[Optional[float], _engine("--stall-timeout", min=1.0, help="Ray: stop (exit 2, completed "
+                            "shards kept for a rerun) when no shard completed for this many seconds, or 10x the "
+                            "median shard time if longer; 3x before the first shard. Default 180.")]
 OverwriteOpt = Annotated[bool, _engine("--overwrite", help="Discard the shards of a previous, different job "
                          "in the shard folder instead of refusing. Needs --engine.")]
 
-_RAY_ONLY = ("address", "num_workers", "num_gpus_per_worker")
+_RAY_ONLY = ("address", "num_workers", "num_gpus_per_worker", "stall_timeout")
 _ENGINE_ONLY = ("shard_size", "shard_dir", "output_dir", "overwrite")
 
 
@@ -151,6 +154,7 @@ class EngineOptions(Bundle):
     shard_dir: ShardDirOpt = None
     output_dir: OldShardDirOpt = None  # hidden old name of --shard-dir
     overwrite: OverwriteOpt = False
+    stall_timeout: StallTimeoutOpt = None
 
     def check(self, given: frozenset[str]) -> EngineOptions:
         if self.engine is not None and self.engine not in ("local", "ray"):
@@ -166,7 +170,7 @@ class EngineOptions(Bundle):
         """Keywords of :func:`mmscore.engine.run_engine`."""
         return {"engine": self.engine, "address": self.address, "num_workers": self.num_workers,
                 "num_gpus_per_worker": self.num_gpus_per_worker, "shard_size": self.shard_size,
-                "output_dir": self.shard_dir, "overwrite": self.overwrite}
+                "output_dir": self.shard_dir, "overwrite": self.overwrite, "stall_timeout": self.stall_timeout}
 
 
 BaseUrlOpt = Annotated[Optional[str], _judge("--base-url", help="OpenAI-compatible base URL ending in /v1 "
