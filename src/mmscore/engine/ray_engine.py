@@ -21,7 +21,6 @@ machine, or a shared file system on a cluster).
 
 from __future__ import annotations
 
-import copy
 import logging
 import pickle
 from typing import Any
@@ -69,14 +68,7 @@ def choose_batch_size(device: str, requested: int) -> int:
 
 def _shippable(steps: list[Any]) -> list[Any]:
     """Copies of the steps without loaded models (each actor loads its own, once)."""
-    out = []
-    for step in steps:
-        clone = copy.copy(step)
-        clone.operator = copy.copy(step.operator)
-        if hasattr(clone.operator, "_encoder"):
-            clone.operator._encoder = None
-        out.append(clone)
-    return out
+    return [step.shippable() for step in steps]
 
 
 def _decode_record(record: dict[str, Any], steps: list[Any], resolve: MediaResolver,

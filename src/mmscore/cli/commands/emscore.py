@@ -110,8 +110,8 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from mmscore.io.atomic import atomic_write_json
-        from mmscore.io.storage import resolve_media_path
         from mmscore.io.tables import read_table, require_columns, write_table
+        from mmscore.operators.contract import Media
         from mmscore.operators.emscore import ERROR_COLUMN, EMScoreEval
 
         evaluator = EMScoreEval(every_n_seconds=every_n_seconds, every_n_frames=every_n_frames,
@@ -129,9 +129,9 @@ def register(app: typer.Typer) -> None:
         if engine is None:
             df = read_table(input)
             require_columns(df, [video_key, candidate_key], where=str(input))
-            base = input.resolve().parent
-            scored = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), video_key,
-                                               candidate_key, reference_key)
+            keys = evaluator.keys({"video_key": video_key, "candidate_key": candidate_key,
+                                   "reference_key": reference_key})
+            scored = evaluator.score_table(df, keys, Media.beside(input))
             write_table(scored, output)
             info = evaluator.last_run_info or {}
             atomic_write_json(output.with_name(output.name + ".run.json"), info)
@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"{input.name}: {len(scored)} rows")
         for column in ("column", "scored", "mean", "min", "max"):
             table.add_column(column, justify="left" if column == "column" else "right")
-        for column in evaluator.output_columns():
+        for column in evaluator.score_columns():
             values = scored[column].dropna().astype(float)
             stats = [f"{values.mean():.4f}", f"{values.min():.4f}", f"{values.max():.4f}"] if len(values) else ["-"] * 3
             table.add_row(column, str(len(values)), *stats)
