@@ -43,15 +43,7 @@ DIRECTIONS = ["right", "left", "up", "down"]
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from endtoend import child_env, compare, print_ratios, run_child  # noqa: E402
-
-
-def save_vit_b32(folder: Path) -> Path:
-    """A random ViT-B/32-shaped CLIP in ``save_pretrained`` form (fixed seed)."""
-    from mmscore.testing.models import build_clip_from_config, vit_b32_config
-
-    build_clip_from_config(vit_b32_config(), seed=0).save_pretrained(folder)
-    return folder
+from endtoend import child_env, compare, print_ratios, run_child, save_vit_b32  # noqa: E402
 
 
 def make_videos(folder: Path, count: int, seconds: int, gop: int | None) -> list[Path]:

@@ -19,6 +19,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
+def save_vit_b32(folder: Path) -> Path:
+    """A random ViT-B/32-shaped CLIP in ``save_pretrained`` form (fixed seed)."""
+    from mmscore.testing.models import build_clip_from_config, vit_b32_config
+
+    build_clip_from_config(vit_b32_config(), seed=0).save_pretrained(folder)
+    return folder
+
+
 def child_env(cache_dir: Path) -> dict[str, str]:
     """The children's environment: quiet, offline, their own mmscore cache folder."""
     env = dict(os.environ)

@@ -87,7 +87,7 @@ class Step:
         return self.operator.output_columns(self.keys)
 
     def signature(self) -> str | None:
-        return getattr(self.operator, "signature", None)
+        return self.operator.signature
 
     # -- stages --------------------------------------------------------------------------------
     def prepare(self, table: pd.DataFrame) -> Any:

@@ -75,6 +75,9 @@ class PixelEncoder(Protocol):
 class TextEncoder(Protocol):
     """Texts in, pooled ``[N, D]`` embeddings out."""
 
+    embed_dim: int
+    n_truncated: int
+
     def encode_texts(self, texts: list[str], normalize: bool = True) -> Any: ...
 
 
@@ -87,7 +90,6 @@ class Encoder(ImageEncoder, PixelEncoder, TextEncoder, Protocol):
     batch_size: int
     context_length: int
     image_size: int
-    n_truncated: int
 
     @property
     def cache_namespace(self) -> str: ...
@@ -95,9 +97,9 @@ class Encoder(ImageEncoder, PixelEncoder, TextEncoder, Protocol):
     def tokenize(self, texts: list[str]) -> TokenizedTexts: ...
 
 
-def truncated_count(encoder: Any) -> int:
-    """Texts the encoder truncated so far (0 for encoders that never truncate)."""
-    return int(encoder.n_truncated) if hasattr(encoder, "n_truncated") else 0
+def truncated_count(encoder: TextEncoder) -> int:
+    """Texts the encoder truncated so far (a running count: callers take differences)."""
+    return int(encoder.n_truncated)
 
 
 # ----------------------------------------------------------------------------- images
@@ -195,7 +197,7 @@ def encode_texts(
             chunks.append(encoder.encode_texts(chunk, normalize=normalize))
             progress.advance(task, len(chunk))
     if not chunks:
-        return torch.empty(0, int(getattr(encoder, "embed_dim", 0)))
+        return torch.empty(0, int(encoder.embed_dim))
     return torch.cat(chunks)
 
 
@@ -297,7 +299,7 @@ def _calling_once(paths: Sequence[Path], after: int, callback: Callable[[], Any]
 
 
 def encode_videos(
-    encoder: PixelEncoder, paths: Sequence[Path], spec: SamplingSpec, *, namespace: str,
+    encoder: Encoder, paths: Sequence[Path], spec: SamplingSpec, *, namespace: str,
     cache: EmbeddingCache | None = None, workers: int | None = None, advance: Callable[[], None] | None = None,
     decoded: Mapping[Path, SampledFrames] | None = None, on_start: Callable[[], Any] | None = None,
 ) -> dict[Path, VideoEmbedding | str]:
@@ -331,7 +333,7 @@ def encode_videos(
             cache.put(keys[path], value.arrays())
         advance()
 
-    batcher = _FrameBatcher(encoder, max(1, int(getattr(encoder, "batch_size", 64))), finish)
+    batcher = _FrameBatcher(encoder, max(1, int(encoder.batch_size)), finish)
     threads = workers or default_workers()
     for path, item in zip(todo, _sampled(encoder, todo, spec, decoded, threads, batcher, on_start), strict=True):
         if isinstance(item, MediaError):

@@ -50,6 +50,8 @@ class Operator(abc.ABC):
     shardable: bool = False
     #: :meth:`decode` does media work worth a separate CPU stage in a distributed engine
     decodes: bool = False
+    #: reproducibility signature of the last scoring (operators with a model set it)
+    signature: str | None = None
 
     @abc.abstractmethod
     def run(self, storage: Any, **kwargs: Any) -> list[str]:
