@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -35,27 +36,38 @@ def child_env(cache_dir: Path) -> dict[str, str]:
     return env
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_child(script: Path, args: Sequence[str], env: Mapping[str, str]) -> tuple[float, dict]:
-    """(wall seconds minus the child's ``excluded_s``, the child's JSON report)."""
-    started = time.perf_counter()
+    """(wall seconds minus the child's ``excluded_s``, the child's JSON report + its ``cpu_s``)."""
+    started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run([sys.executable, str(script), "--child", *args], capture_output=True, text=True,
                           env=dict(env), check=False)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"child {args[0]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report["cpu_s"] = _children_cpu() - cpu
     return wall - float(report.get("excluded_s", 0.0)), report
 
 
 def compare(script: Path, contenders: Mapping[str, Sequence[str]], rounds: int, env: Mapping[str, str]
             ) -> dict[str, list[float]]:
-    """Seconds of each contender per round (one untimed warm-up round first)."""
+    """Wall seconds of each contender per round (one untimed warm-up round first); CPU seconds
+    (all threads of the process) are printed as they come, since on a loaded machine they show
+    the work done better than the wall clock."""
     for args in contenders.values():
         run_child(script, args, env)
     times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(rounds):
+    for round_ in range(rounds):
         for name, args in contenders.items():
-            times[name].append(run_child(script, args, env)[0])
+            wall, report = run_child(script, args, env)
+            times[name].append(wall)
+            print(f"round {round_ + 1}: {name:8s} wall {wall:6.2f} s  cpu {report['cpu_s']:6.2f} s  "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
     return times
 
 
