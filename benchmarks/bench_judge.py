@@ -14,33 +14,25 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import multiprocessing
 import os
 import statistics
 import tempfile
 import time
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 os.environ.setdefault("MMSCORE_QUIET", "1")
 
+from served import add_server_options, served  # noqa: E402
+
 from mmscore.io.experiment import iter_scorings  # noqa: E402
 from mmscore.testing.experiments import make_experiment  # noqa: E402
-from mmscore.testing.fake_openai import FakeOpenAIServer, FakeRequest  # noqa: E402
+from mmscore.testing.fake_openai import FakeRequest  # noqa: E402
 from mmscore.vmeval import make_vlm_scorer, run_scoring  # noqa: E402
 
 
 def responder(request: FakeRequest) -> int:
     """A deterministic score per request content (so both runs must agree exactly)."""
     return 1 + int(hashlib.sha256(request.text.encode()).hexdigest(), 16) % 5
-
-
-def serve(latency: float, conn: Connection) -> None:
-    """Child process: run the fake server until told to stop, then report the request count."""
-    with FakeOpenAIServer(responder=responder, latency=latency, max_lifetime=900) as server:
-        conn.send(server.base_url)
-        conn.recv()
-        conn.send(server.chat_count)
 
 
 def score_once(base_url: str, data_dir: Path, out: Path, concurrency: int) -> tuple[float, dict]:
@@ -63,9 +55,7 @@ def score_once(base_url: str, data_dir: Path, out: Path, concurrency: int) -> tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=64, help="number of generated videos to judge")
-    parser.add_argument("--latency", type=float, default=0.2, help="server latency per request, seconds")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=3, help="concurrent runs (median reported)")
+    add_server_options(parser)
     args = parser.parse_args()
     models = ("model-a", "model-b")
     task_types = ("chess_task", "maze_task", "raven_task", "sudoku_task")
@@ -74,13 +64,8 @@ def main() -> None:
         data = Path(tmp)
         make_experiment(data, models=models, task_types=task_types, n_tasks=per_type)
         n = per_type * len(models) * len(task_types)
-        parent, child = multiprocessing.Pipe()
-        process = multiprocessing.get_context("fork").Process(
-            target=serve, args=(args.latency, child), daemon=True
-        )
-        process.start()
-        try:
-            base_url = parent.recv()
+        with served(responder, args.latency) as server:
+            base_url = server["base_url"]
             # warm-up (not measured): the first run of a process pays one-off costs (imports,
             # codec and TLS initialisation) that would otherwise be charged to the sequential run
             score_once(base_url, data, data / "warm-up", args.concurrency)
@@ -93,12 +78,7 @@ def main() -> None:
             concurrent = statistics.median(t for t, _ in runs)
             con_scores = runs[0][1]
             assert all(scores == con_scores for _, scores in runs)
-            parent.send("stop")
-            requests = parent.recv()
-        finally:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
+        requests = server["requests"]
     assert requests == (2 + args.repeats) * n, requests
     identical = seq_scores == con_scores and len(seq_scores) == n
     print(f"tasks {n}, server latency {args.latency * 1000:.0f} ms")

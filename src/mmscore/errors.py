@@ -5,8 +5,10 @@ message must say *what* went wrong, *where* (file, row, column) and *what to do*
 
     MMScoreError
     ├── InputError            bad user input: missing file, malformed row, wrong column
-    │   └── ColumnError       a required column is absent (lists the ones present)
+    │   ├── ColumnError       a required column is absent (lists the ones present)
+    │   └── MetricInputError  a metric got data it cannot score ("expected X, got Y"; also a ValueError)
     ├── ConfigError           invalid argument combination or value
+    │   └── MetricOptionError a metric got an option value it does not know (also a ValueError)
     ├── DependencyError       an optional extra is not installed (says which pip extra)
     ├── MediaError            a video/image cannot be opened or decoded
     ├── ModelError            a checkpoint cannot be found, chosen or loaded
@@ -43,6 +45,31 @@ class ColumnError(InputError):
 
 class ConfigError(MMScoreError):
     """Arguments are inconsistent or out of range."""
+
+
+class _ExpectedGot:
+    """Mixin: the message is ``"{what}: expected {expected}, got {got}"``, the parts kept as attributes.
+
+    ``__reduce__`` rebuilds from the three parts, so the error survives pickling (process pools, Ray).
+    """
+
+    def __init__(self, what: str, expected: str, got: object) -> None:
+        self.what, self.expected, self.got = what, expected, got
+        super().__init__(f"{what}: expected {expected}, got {got}")
+
+    def __reduce__(self):
+        return type(self), (self.what, self.expected, self.got)
+
+
+class MetricInputError(_ExpectedGot, InputError, ValueError):
+    """A metric got data it cannot score: wrong shape, length, category or a non-finite value.
+
+    A ValueError too, so code that validates numbers with ``except ValueError`` keeps working.
+    """
+
+
+class MetricOptionError(_ExpectedGot, ConfigError, ValueError):
+    """A metric got an option value it does not know (a weighting, a level, a language)."""
 
 
 class DependencyError(MMScoreError):

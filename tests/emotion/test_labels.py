@@ -11,9 +11,9 @@ from mmscore.emotion.labels import (
     DFEW_NUMERIC,
     MER_LABELS,
     SYNONYMS,
-    clean_text,
     emotion_llama_label,
     normalize_answer,
+    normalize_label_text,
 )
 
 
@@ -93,4 +93,4 @@ def test_emotion_llama_rule_is_exact():
 
 def test_synonym_map_is_consistent():
     assert all(SYNONYMS[label] == label for label in set(SYNONYMS.values()))
-    assert clean_text("It\u2019s  SAD!") == "it's sad"
+    assert normalize_label_text("It\u2019s  SAD!") == "it's sad"

@@ -33,7 +33,8 @@ def test_defaults_bind_localhost_7860_blind(experiment, tmp_path: Path, launched
     scorer = call["scorer"]
     assert scorer.blind and scorer.annotator is None
     assert not scorer.queue.include_scored_by_others
-    assert scorer.output_dir == (tmp_path / "out").absolute()
+    # --output-dir is the scorings root (seed 001, like VMEVAL_OUTPUT_DIR): the scorer folder goes under it
+    assert scorer.output_dir == (tmp_path / "out" / "human-eval").absolute()
     assert len(scorer.queue.order) == 8
 
 

@@ -122,9 +122,9 @@ def test_decode_round_trip(tok):
     ],
 )
 def test_ftfy_character_repairs(raw, repaired):
-    from mmscore.models.tokenizer import clean_text
+    from mmscore.models.tokenizer import normalize_for_bpe
 
-    assert clean_text(raw) == repaired
+    assert normalize_for_bpe(raw) == repaired
 
 
 def test_repair_characters_agrees_with_ftfy():

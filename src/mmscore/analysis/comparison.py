@@ -24,7 +24,7 @@ import numpy as np
 
 from mmscore.analysis import plots
 from mmscore.analysis.load import describe_exclusions, load_scorings
-from mmscore.analysis.pairing import RULE_TEXT, pair_items, rating_matrix
+from mmscore.analysis.pairing import KEY_TEXT, RULE_TEXT, align_experiments, pair_items, rating_matrix
 from mmscore.analysis.performance import order_domains
 from mmscore.analysis.style import FORMATS, save_figure
 from mmscore.io.atomic import atomic_write_json, atomic_write_text
@@ -120,7 +120,7 @@ def run_stats(
 
     Returns the ``stats.json`` content (plus ``files``: the paths written).
     """
-    table_a, table_b = load_scorings(folder_a), load_scorings(folder_b)
+    table_a, table_b, key_rule = align_experiments(load_scorings(folder_a), load_scorings(folder_b))
     name_a, name_b = table_a.name, table_b.name
     if name_a == name_b:
         name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
@@ -172,7 +172,9 @@ def run_stats(
             "summary": describe_exclusions(table_b),
         },
         "pairing": {
-            "key": ["experiment", "model", "task_type", "task_id"],
+            "key": ["experiment", "model", "task_type", "task_id"] if key_rule == "experiment"
+            else ["model", "task_type", "task_id"],
+            "key_rule": KEY_TEXT[key_rule],
             "rule": RULE_TEXT[rule],
             **pairing.to_dict(),
         },

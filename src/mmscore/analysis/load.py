@@ -22,7 +22,8 @@ from mmscore.errors import InputError
 from mmscore.io.experiment import iter_scorings
 
 KEY = ["experiment", "model", "task_type", "task_id"]
-COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path"]
+COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path",
+           "experiment_known"]
 
 
 def _goal_based(data: dict) -> bool:
@@ -95,6 +96,7 @@ def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
                 "included": s.score is not None,
                 "reason": reason,
                 "path": str(s.path),
+                "experiment_known": s.experiment_known,
             }
         )
     if not rows:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mmscore.analysis.load import KEY, ScoringTable
-from mmscore.errors import ConfigError
+from mmscore.errors import ConfigError, InputError
 
 RULES = ("first", "median")
 RULE_TEXT = {
@@ -33,6 +33,42 @@ RULE_TEXT = {
     "<scorer>.json sorts before <scorer>@<annotator>.json)",
     "median": "one score per item: the lower median of the item's valid ratings",
 }
+
+
+KEY_TEXT = {
+    "experiment": "items paired on (experiment, model, task_type, task_id)",
+    "flat": "items paired on (model, task_type, task_id): at least one folder has no experiment level "
+    "(newer VMEvalKit layout <scorer>/<model>/<task_type>/<task_id>/, no metadata.experiment)",
+}
+
+
+def align_experiments(a: ScoringTable, b: ScoringTable) -> tuple[ScoringTable, ScoringTable, str]:
+    """Make two folders' items comparable when one has no experiment level (newer VMEvalKit).
+
+    Returns the tables and the pairing rule (a :data:`KEY_TEXT` key). When every scoring on both
+    sides names its experiment, nothing changes and items pair on the full key. Otherwise items
+    pair on ``(model, task_type, task_id)``: both sides get one experiment label (the experiment
+    the known side names, or ``""``). A side holding the same (model, task_type, task_id) in two
+    experiments cannot be paired that way: InputError names them and says which folder to pass.
+    """
+    frames = (a.frame, b.frame)
+    if all(bool(f["experiment_known"].all()) for f in frames):
+        return a, b, "experiment"
+    for table in (a, b):
+        experiments = table.frame.groupby(KEY[1:])["experiment"].nunique()
+        clashes = experiments[experiments > 1]
+        if len(clashes):
+            item = "/".join(map(str, clashes.index[0]))
+            names = sorted(set(table.frame["experiment"]))
+            raise InputError(
+                f"{table.folder}: item {item} appears in several experiments ({', '.join(names)}) while the "
+                "other folder has no experiment level; pass one experiment's folder (e.g. "
+                f"{table.folder / names[0]}) so items can be paired on (model, task_type, task_id)"
+            )
+    known = sorted({str(e) for f in frames for e in f.loc[f["experiment_known"], "experiment"]})
+    label = known[0] if len(known) == 1 else ""
+    aligned = [ScoringTable(folder=t.folder, frame=t.frame.assign(experiment=label)) for t in (a, b)]
+    return aligned[0], aligned[1], "flat"
 
 
 def item_scores(table: ScoringTable, rule: str = "first") -> pd.DataFrame:

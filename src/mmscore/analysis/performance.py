@@ -26,10 +26,11 @@ from mmscore.analysis import plots
 from mmscore.analysis.load import ScoringTable, describe_exclusions, load_scorings
 from mmscore.analysis.pairing import RULE_TEXT, item_scores
 from mmscore.analysis.style import FORMATS, save_figure
+from mmscore.defaults import SUCCESS_THRESHOLD
 from mmscore.errors import InputError
 from mmscore.io.atomic import atomic_write_json
 from mmscore.io.tables import write_table
-from mmscore.metrics.agreement import SUCCESS_THRESHOLD, wilson_interval
+from mmscore.metrics.agreement import wilson_interval
 from mmscore.provenance import run_info
 
 #: the original analysis' domain order (paper figures); other domains follow alphabetically

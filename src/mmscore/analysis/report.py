@@ -77,11 +77,11 @@ def markdown_report(res: dict[str, Any]) -> str:
     )
     out += [
         "",
-        f"**{res['n_pairs']} items paired** on (experiment, model, task_type, task_id). Not paired: "
+        f"**{res['n_pairs']} items paired** on ({', '.join(pr['key'])}). Not paired: "
         f"{pr['only_in_a']} only in A, {pr['only_in_b']} only in B, {pr['excluded_in_a']} excluded in A "
         f"({_reasons(pr['excluded_reasons']['a'])}), {pr['excluded_in_b']} excluded in B "
         f"({_reasons(pr['excluded_reasons']['b'])}), {pr['excluded_in_both']} excluded in both. "
-        f"Rule: {pr['rule']}.",
+        f"Rule: {pr['rule']}. Pairing: {pr['key_rule']}.",
         "",
     ]
 
@@ -266,7 +266,7 @@ def headline(res: dict[str, Any]) -> list[str]:
     return [
         f"{res['n_pairs']} paired items ({p['only_in_a']} only in A, {p['only_in_b']} only in B, "
         f"{p['excluded_in_a'] + p['excluded_in_b'] + p['excluded_in_both']} excluded as "
-        "skipped/failed/invalid)",
+        f"skipped/failed/invalid); {p['key_rule']}",
         f"mean difference A-B {num(res['bootstrap_mean_diff'])} (BCa); "
         f"TOST ±{res['settings']['margin']:g}: {verdict}",
         f"Spearman {num(res['spearman'])}; quadratic kappa {num(res['quadratic_weighted_kappa'])}; "

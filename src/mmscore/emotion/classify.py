@@ -38,10 +38,10 @@ from mmscore.emotion.labels import (
     MER_LABELS,
     LabelMatch,
     canonical,
-    clean_text,
     emotion_llama_label,
     emotion_llama_token,
     normalize_answer,
+    normalize_label_text,
 )
 from mmscore.emotion.presets import Preset, get_preset
 from mmscore.errors import ConfigError, InputError
@@ -78,7 +78,7 @@ def gold_labels_for(
     if preset.labels is None:
         gold = []
         for i, value in enumerate(values):
-            label = canonical(clean_text(value))
+            label = canonical(normalize_label_text(value))
             if not label:
                 row = where[i] if where else f"position {i}"
                 raise InputError(f"{source}, {row}: empty gold label")
@@ -146,7 +146,8 @@ def with_labels(spec: Preset, labels: Sequence[str] | None) -> Preset:
     """``spec`` scored against an explicit label set (normalised through the synonym map)."""
     if not labels:
         return spec
-    cleaned = tuple(dict.fromkeys(canonical(clean_text(label)) for label in labels if clean_text(label)))
+    words = (normalize_label_text(label) for label in labels)
+    cleaned = tuple(dict.fromkeys(canonical(word) for word in words if word))
     if not cleaned:
         raise ConfigError("--labels is empty")
     return replace(spec, labels=cleaned)

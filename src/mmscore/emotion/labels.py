@@ -80,7 +80,7 @@ class LabelMatch:
     rule: str = ""  # exact | mention | last-word | dfew-number | emotion-llama
 
 
-def clean_text(text: object) -> str:
+def normalize_label_text(text: object) -> str:
     """Casefolded, punctuation-free, single-spaced version of ``text`` ('' for None/NaN)."""
     if text is None or (isinstance(text, float) and text != text):
         return ""
@@ -117,7 +117,7 @@ def normalize_answer(
     if match not in MATCH_MODES:
         raise ValueError(f"match must be one of {', '.join(MATCH_MODES)}, got {match!r}")
     raw = "" if answer is None or (isinstance(answer, float) and answer != answer) else str(answer)
-    cleaned = clean_text(raw)
+    cleaned = normalize_label_text(raw)
     if not cleaned:
         return LabelMatch(raw, None, "empty")
     label_set = set(labels)
@@ -145,7 +145,7 @@ def _mentioned_labels(raw: str, label_set: set[str], synonyms: dict[str, str] | 
     """Labels named in ``raw``, skipping words within three words after a negation in the same clause."""
     found: list[str] = []
     for clause in _CLAUSE.split(raw):
-        words = clean_text(clause).split(" ")
+        words = normalize_label_text(clause).split(" ")
         for index, word in enumerate(words):
             label = canonical(word, synonyms)
             if label not in label_set:

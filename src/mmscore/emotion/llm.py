@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from mmscore.defaults import JUDGE_MODEL
 from mmscore.errors import BudgetExceeded, ConfigError, JudgeError
 
 T = TypeVar("T")
@@ -86,7 +87,7 @@ class JudgeSettings:
     """How to reach the judge; mirrors the ``--judge-*`` options of ``mmscore emotion``."""
 
     base_url: str = "https://api.openai.com/v1"
-    model: str = "gpt-4o"
+    model: str = JUDGE_MODEL
     api_key_env: str | None = "OPENAI_API_KEY"
     api_key: str | None = None
     concurrency: int = 4

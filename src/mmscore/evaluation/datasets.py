@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mmscore.errors import DependencyError, InputError
+from mmscore.io.cells import parse_container
 from mmscore.io.images import IMAGE_EXTENSIONS, image_from_array, list_images
 from mmscore.io.storage import resolve_media_path
 
@@ -412,9 +413,8 @@ def load_specificity_set(
 
 def _as_text_list(value: Any) -> list[str] | None:
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+        value, _ = parse_container(value, "[")  # JSON or a Python-literal list (DataFlow's CSV)
+        if value is None:
             return None
     try:
         return [str(v) for v in list(value)]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from mmscore.defaults import SUCCESS_THRESHOLD
+
 RUBRIC: dict[int, str] = {
     1: "Completely wrong solution - no understanding of task",
     2: "Mostly incorrect with minor correct elements",
@@ -10,8 +12,6 @@ RUBRIC: dict[int, str] = {
     4: "Mostly correct with minor errors",
     5: "Perfect solution",
 }
-#: scores counted as a correct solution in the binary grading used by every analysis
-SUCCESS_THRESHOLD = 4
 
 
 def rubric_choices() -> list[tuple[str, int]]:

@@ -1,18 +1,30 @@
 """Reading text out of table cells: one rule for every operator.
 
 A cell read from jsonl/csv/parquet may be a string, None, a float NaN, ``pd.NA``, a list, a numpy
-array or a JSON list written as a string. Scoring a missing value as the text ``"nan"`` (as
-``str(value)`` would) is the classic bug these helpers exist to prevent.
+array or a list written as text: JSON (mmscore's CSV writer) or a Python literal (DataFlow's CSV
+writer stores ``str(list)``, e.g. ``"['a blue box rises', 'the box goes up']"``). Scoring a missing
+value as the text ``"nan"`` (as ``str(value)`` would), or a two-caption list as one caption with
+brackets, are the classic bugs these helpers exist to prevent.
+
+Python literals are parsed with :func:`ast.literal_eval` (literals only, never ``eval``).
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import logging
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+JSON_SYNTAX, PYTHON_SYNTAX = "json", "python"
+_BRACKETS = {"[": "]", "{": "}"}
 
 
 def is_missing(value: Any) -> bool:
@@ -40,23 +52,63 @@ def is_blank(value: Any) -> bool:
     return clean_text(value) is None
 
 
+def parse_container(text: str, openers: str = "[{") -> tuple[list | dict | None, str | None]:
+    """``(value, syntax)`` for a list/dict written as text, else ``(None, None)``.
+
+    JSON first (what mmscore writes); then a Python literal (what ``str(list)`` gives, as DataFlow's
+    CSV writer stores it) read with :func:`ast.literal_eval`, which evaluates literals only.
+    ``openers`` limits the accepted containers (``"["``: lists only).
+    """
+    stripped = text.strip()
+    if not stripped or stripped[0] not in openers or stripped[-1] != _BRACKETS[stripped[0]]:
+        return None, None
+    try:
+        value = json.loads(stripped)
+        syntax = JSON_SYNTAX
+    except RecursionError:  # nested deeper than any list of captions: text
+        return None, None
+    except json.JSONDecodeError:
+        try:
+            value = ast.literal_eval(stripped)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None, None
+        syntax = PYTHON_SYNTAX
+    return (value, syntax) if isinstance(value, (list, dict)) else (None, None)
+
+
+def _cell_items(value: Any) -> tuple[list[Any], str | None]:
+    syntax = None
+    if isinstance(value, str):
+        parsed, syntax = parse_container(value, "[")
+        if parsed is not None:
+            value = parsed
+    items = list(value) if isinstance(value, (list, tuple, np.ndarray, pd.Series)) else [value]
+    return items, syntax
+
+
 def text_list(value: Any) -> list[str]:
-    """A cell holding several texts: one text, a list/array, or a JSON list string.
+    """A cell holding several texts: one text, a list/array, or a list written as text.
 
     Missing, empty and null entries are dropped; an empty result means "no text" (e.g. no
     reference for that row). A string that merely starts with ``[`` stays one text.
     """
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            try:
-                parsed = json.loads(stripped)
-            except json.JSONDecodeError:
-                parsed = None
-            if isinstance(parsed, list):
-                value = parsed
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        items = list(value)
-    else:
-        items = [value]
+    items, _ = _cell_items(value)
     return [text for text in (clean_text(item) for item in items) if text]
+
+
+def text_lists(cells: Iterable[Any], column: str = "") -> list[list[str]]:
+    """:func:`text_list` of every cell of a column, saying how many cells were Python-literal lists."""
+    out, converted = [], 0
+    for value in cells:
+        items, syntax = _cell_items(value)
+        converted += syntax == PYTHON_SYNTAX
+        out.append([text for text in (clean_text(item) for item in items) if text])
+    report_python_lists(converted, len(out), column)
+    return out
+
+
+def report_python_lists(converted: int, total: int, column: str) -> None:
+    """Log how many cells of ``column`` held Python-literal lists read as lists (0: nothing said)."""
+    if converted:
+        logger.warning("column %r: %d of %d cells held a Python-literal list (as DataFlow's CSV writer stores "
+                       "lists); read as lists", column, converted, total)

@@ -91,6 +91,9 @@ class Scoring:
     annotator: str | None
     path: Path
     raw: dict
+    #: False when neither the metadata nor the folders name an experiment (newer VMEvalKit's flat
+    #: ``<scorer>/<model>/<task_type>/<task_id>/`` layout); ``experiment`` is then only a label
+    experiment_known: bool = True
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -120,6 +123,17 @@ def resolve_output_dir(
     if env:
         return Path(env) / default_scorer_dir
     return resolve_data_dir(data_dir) / "scorings" / default_scorer_dir
+
+
+def scorer_folder_under(scorings_root: str | os.PathLike[str] | None, scorer_dir: str) -> Path | None:
+    """``<scorings_root>/<scorer_dir>``, or None without a root (then :func:`resolve_output_dir`'s
+    defaults apply). The command line's ``--output-dir`` is a scorings root like
+    ``$VMEVAL_OUTPUT_DIR`` (seed ``001``: ``--output-dir data/scorings`` writes
+    ``data/scorings/gpt4o-eval/<experiment>/...``); the Python API's ``output_dir`` stays the scorer
+    folder, as VMEvalKit's ``GPT4OEvaluator(output_dir=...)``."""
+    if scorings_root is None or str(scorings_root) == "":
+        return None
+    return Path(scorings_root) / scorer_dir
 
 
 def scoring_dir(
@@ -278,7 +292,15 @@ def discover_tasks(experiment: str, data_dir: str | os.PathLike[str] | None = No
 
 # --------------------------------------------------------------------------- scorings
 def write_scoring(path: str | os.PathLike[str], metadata: dict, result: dict) -> Path:
-    """Write ``{"metadata", "result"}`` atomically (temp file + ``os.replace``)."""
+    """Write ``{"metadata", "result"}`` atomically (temp file + ``os.replace``).
+
+    ``solution_correctness_score`` is written only when ``status`` is ``completed``, as VMEvalKit's
+    own skipped records do: its ``analysis/plot.py`` reads ``result.get(key, 0)`` and compares the
+    value with 4, and its ``stats.py`` keeps files where the key is present, so a null would crash
+    both. (mmscore's readers accept files that carry the key as null.)
+    """
+    if result.get("status", "completed") != "completed":
+        result = {key: value for key, value in result.items() if key != SCORE_KEY}
     return atomic_write_json(path, {"metadata": metadata, "result": result})
 
 
@@ -330,10 +352,15 @@ def scoring_from_dict(data: dict, path: Path, folder: Path | None = None) -> Sco
     # human files of the original tool carry no status: a valid score means completed
     status = str(result.get("status") or ("completed" if valid_score(raw_score) is not None else "failed"))
     score = valid_score(raw_score) if status == "completed" else None
+    model = str(meta.get("model_name") or meta.get("model") or from_path(3))
+    experiment, known = str(meta.get("experiment") or from_path(4)), True
+    if not meta.get("experiment") and folder is not None:
+        known = _has_experiment_level(full[1:], model)
     return Scoring(
         scorer=str(meta.get("scorer") or meta.get("evaluator") or path.stem),
-        experiment=str(meta.get("experiment") or from_path(4)),
-        model=str(meta.get("model_name") or meta.get("model") or from_path(3)),
+        experiment=experiment,
+        experiment_known=known,
+        model=model,
         task_type=str(meta.get("task_type") or from_path(2)),
         task_id=str(meta.get("task_id") or from_path(1)),
         score=score,
@@ -342,6 +369,18 @@ def scoring_from_dict(data: dict, path: Path, folder: Path | None = None) -> Sco
         path=path,
         raw=data,
     )
+
+
+def _has_experiment_level(relative: tuple[str, ...], model: str) -> bool:
+    """Whether a scoring's folders below the scanned folder start with an experiment level.
+
+    ``<experiment>/<model>/<task_type>/<task_id>/`` does; newer VMEvalKit writes
+    ``<model>/<task_type>/<task_id>/`` (or ``<model>/<generator>/<task_type>/<task_id>/``), where
+    the scanned folder's own name is the scorer's, not an experiment.
+    """
+    if model in relative:
+        return relative.index(model) >= 1
+    return len(relative) >= 4
 
 
 def iter_scorings(folder: str | os.PathLike[str], include_unreadable: bool = False) -> Iterator[Scoring]:

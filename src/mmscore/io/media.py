@@ -398,6 +398,26 @@ def sample_with_spec(path: str | os.PathLike[str], spec: SamplingSpec) -> Sample
     else:  # no usable pts: positions from the packet count and the nominal rate
         rate = index.fps or 1.0
         targets = select_ranks(np.arange(index.packets, dtype=np.float64) / rate, spec)
+    return _decode_targets(path, index, targets)
+
+
+def sample_positions(path: str | os.PathLike[str], choose: Callable[[int], Iterable[int]]) -> SampledFrames:
+    """Decode the frames at the positions ``choose(frame_count)`` names (presentation order).
+
+    For selection rules that are not a spacing, e.g. "the first frame" or AffectGPT's
+    start-aligned ``floor(i * n / 8)``: the rule sees the real frame count from the packet index.
+    Positions outside ``0..count-1`` are a ``ConfigError``; repeats are decoded once."""
+    path = Path(path)
+    index = _read_index(path)
+    count = index.n if index.has_pts else index.packets
+    targets = sorted({int(i) for i in choose(count)})
+    if targets and (targets[0] < 0 or targets[-1] >= count):
+        raise ConfigError(f"{path}: frame positions {targets} outside 0..{count - 1}")
+    return _decode_targets(path, index, targets)
+
+
+def _decode_targets(path: Path, index: _StreamIndex, targets: list[int]) -> SampledFrames:
+    """Decode the frames at ``targets`` (sorted ranks), seeking or linearly by the cost model."""
     found: dict[int, np.ndarray] = {}
 
     def keep(rank: int, frame: Any) -> None:

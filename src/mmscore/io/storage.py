@@ -1,5 +1,8 @@
 """``FileStorage``: DataFlow's file-backed storage contract, without depending on DataFlow.
 
+When open-dataflow is installed, :mod:`mmscore.dataflow` registers this class as a virtual
+``DataFlowStorage`` so DataFlow pipelines accept it (``compile()`` asks ``get_keys_from_dataframe``).
+
 Each operator works on one *step*: ``storage.step()`` returns the storage for the next step;
 ``read()`` reads that step's input (step 0: ``first_entry_file_name``; step n: the file the
 previous operator wrote) and ``write()`` writes ``{cache_path}/{file_name_prefix}_step{n+1}``.
@@ -26,7 +29,7 @@ class FileStorage:
         first_entry_file_name: str,
         cache_path: str = "./cache",
         file_name_prefix: str = "dataflow_cache_step",
-        cache_type: Literal["json", "jsonl", "csv", "parquet"] = "jsonl",
+        cache_type: Literal["json", "jsonl", "csv", "parquet", "pickle"] = "jsonl",
     ) -> None:
         if cache_type not in TABLE_FORMATS:
             raise ConfigError(f"cache_type must be one of {', '.join(TABLE_FORMATS)}; got {cache_type!r}")
@@ -64,6 +67,15 @@ class FileStorage:
         path = self.output_path()
         write_table(data, path, self.cache_type)
         return str(path)
+
+    def get_keys_from_dataframe(self) -> list[str]:
+        """Column names of this step's input (DataFlow's ``compile()`` checks keys with it)."""
+        return [str(column) for column in self.read(output_type="dataframe").columns]
+
+    def reset(self) -> FileStorage:
+        """Back to before the first step (DataFlow's ``reset``)."""
+        self.operator_step = -1
+        return self
 
     # -- helpers -----------------------------------------------------------------------
     def _step_file(self, step: int) -> Path:

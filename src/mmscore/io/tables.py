@@ -1,6 +1,8 @@
-"""Reading and writing tables (json, jsonl, csv, parquet) with errors that name the file and line.
+"""Reading and writing tables (json, jsonl, csv, parquet, pickle) with errors that name the file and line.
 
 One implementation used by ``FileStorage``, the command line and every ``INPUT`` argument.
+``pickle`` is DataFlow's fifth cache type (a pandas pickle); like any pickle, only read files
+you or your own pipeline wrote.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import pandas as pd
 
 from mmscore.errors import ColumnError, InputError
 from mmscore.io.atomic import atomic_path, to_jsonable
+from mmscore.io.cells import PYTHON_SYNTAX, parse_container, report_python_lists
 
-TABLE_FORMATS = ("json", "jsonl", "csv", "parquet")
+TABLE_FORMATS = ("json", "jsonl", "csv", "parquet", "pickle")
 _EXTENSION_FORMAT = {
     ".json": "json",
     ".jsonl": "jsonl",
@@ -25,6 +28,8 @@ _EXTENSION_FORMAT = {
     ".csv": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".pickle": "pickle",
+    ".pkl": "pickle",
 }
 
 
@@ -63,7 +68,21 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> pd.DataF
         except Exception as exc:  # pyarrow raises several unrelated types
             raise InputError(f"{path}: cannot read parquet: {exc}") from exc
         return _arrays_to_lists(frame)
+    if fmt == "pickle":
+        return _read_pickle(path)
     raise InputError(f"{path}: unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")
+
+
+def _read_pickle(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_pickle(path)
+    except Exception as exc:  # unpickling raises many unrelated types
+        raise InputError(f"{path}: cannot read pickle: {exc}") from exc
+    if isinstance(frame, list):
+        frame = pd.DataFrame(frame)
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{path}: the pickle holds a {type(frame).__name__}, not a table (DataFrame)")
+    return frame
 
 
 def _restore_integer_columns(df: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -86,29 +105,20 @@ def _parse_json_columns(df: pd.DataFrame) -> pd.DataFrame:
             filled = [v for v in df[column] if isinstance(v, str)]
             if not filled or len(filled) != int(df[column].notna().sum()):
                 continue
-            parsed = []
+            parsed, python_literals = [], 0
             for value in filled:  # stop at the first plain text: a caption column costs one look
-                container = _json_container(value)
+                container, syntax = parse_container(value)
                 if container is None:
                     break
                 parsed.append(container)
+                python_literals += syntax == PYTHON_SYNTAX
             else:
                 lookup = iter(parsed)
                 df[column] = pd.Series(
                     [next(lookup) if isinstance(v, str) else None for v in df[column]], index=df.index, dtype=object
                 )
+                report_python_lists(python_literals, len(filled), str(column))
     return df
-
-
-def _json_container(text: str) -> list | dict | None:
-    stripped = text.strip()
-    if (stripped[:1], stripped[-1:]) not in (("[", "]"), ("{", "}")):
-        return None
-    try:
-        value = json.loads(stripped)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, (list, dict)) else None
 
 
 def _arrays_to_lists(df: pd.DataFrame) -> pd.DataFrame:
@@ -204,6 +214,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], fmt: str | None 
             _json_cells(df).to_csv(tmp, index=False)
         elif fmt == "parquet":
             _parquet_safe(df).to_parquet(tmp, index=False)
+        elif fmt == "pickle":
+            df.to_pickle(tmp)
         else:
             raise InputError(f"{path}: unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")
     return path

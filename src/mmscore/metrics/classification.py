@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from mmscore.errors import MetricInputError, MetricOptionError
+
 
 @dataclass(frozen=True)
 class ConfusionMatrix:
@@ -63,19 +65,23 @@ def confusion_matrix(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[
     gold = list(gold)
     pred = list(pred)
     if len(gold) != len(pred):
-        raise ValueError(f"gold has {len(gold)} labels but pred has {len(pred)}")
+        raise MetricInputError(
+            "gold and pred", "one prediction per gold label", f"gold has {len(gold)} labels but pred has {len(pred)}"
+        )
     if labels is None:
         labels = sorted({*gold, *(p for p in pred if p is not None)}, key=str)
     labels = tuple(labels)
     index = {label: i for i, label in enumerate(labels)}
     if len(index) != len(labels):
-        raise ValueError(f"labels contain duplicates: {list(labels)}")
+        raise MetricOptionError("labels", "distinct labels", list(labels))
     k = len(labels)
     matrix = np.zeros((k, k), dtype=np.int64)
     other = np.zeros(k, dtype=np.int64)
     for position, (g, p) in enumerate(zip(gold, pred, strict=False)):
         if g not in index:
-            raise ValueError(f"gold label {g!r} at position {position} is not in the label set {list(labels)}")
+            raise MetricInputError(
+                f"gold label at position {position}", f"one of the label set {list(labels)}", repr(g)
+            )
         j = index.get(p)
         if j is None:
             other[index[g]] += 1
@@ -157,7 +163,13 @@ def accuracy(gold: Sequence[Any], pred: Sequence[Any]) -> float:
 
 
 def weighted_f1(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[Any] | None = None) -> float:
-    """Support-weighted F1 (MER's WAF; sklearn ``f1_score(average='weighted')``)."""
+    """Support-weighted F1 (MER's WAF; sklearn ``f1_score(average='weighted')``).
+
+    Example: F1 of 'a' is 2/3 (support 2), of 'b' 2/3 (support 1):
+
+    >>> round(weighted_f1(["a", "a", "b"], ["a", "b", "b"]), 4)
+    0.6667
+    """
     return classification_scores(gold, pred, labels)["weighted_f1"]
 
 
@@ -167,23 +179,37 @@ def macro_f1(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[Any] | N
 
 
 def uar(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[Any] | None = None) -> float:
-    """Unweighted average recall over classes with gold samples (= balanced accuracy)."""
+    """Unweighted average recall over classes with gold samples (= balanced accuracy).
+
+    Example: recall of 'a' is 1/2, of 'b' 1, so UAR = 3/4:
+
+    >>> uar(["a", "a", "b"], ["a", "b", "b"])
+    0.75
+    """
     return classification_scores(gold, pred, labels)["uar"]
 
 
 def mean_squared_error(gold: Sequence[float], pred: Sequence[float]) -> float:
-    """Plain MSE (MER2023 valence; sklearn ``mean_squared_error``)."""
+    """Plain MSE (MER2023 valence; sklearn ``mean_squared_error``).
+
+    >>> mean_squared_error([1.0, 2.0], [2.0, 4.0])
+    2.5
+    """
     g = np.asarray(gold, dtype=np.float64)
     p = np.asarray(pred, dtype=np.float64)
     if g.shape != p.shape:
-        raise ValueError(f"gold has shape {g.shape} but pred has {p.shape}")
+        raise MetricInputError("gold and pred", "arrays of the same shape", f"gold {g.shape} and pred {p.shape}")
     if g.size == 0:
         return float("nan")
     return float(np.mean((g - p) ** 2))
 
 
 def mer2023_combined(weighted_f1_score: float, valence_mse: float) -> float:
-    """MER2023 MER-MULTI / MER-NOISE overall score: ``WAF − 0.25 × valence MSE``."""
+    """MER2023 MER-MULTI / MER-NOISE overall score: ``WAF − 0.25 × valence MSE``.
+
+    >>> mer2023_combined(0.8, 0.4)
+    0.7
+    """
     return float(weighted_f1_score - 0.25 * valence_mse)
 
 
@@ -191,9 +217,16 @@ def set_overlap(gold: set[str], pred: set[str]) -> tuple[float, float]:
     """Per-sample set precision and recall (MER-OV); an empty prediction scores (0, 0).
 
     The caller must skip samples whose gold set is empty (recall would be 0/0).
+
+    Example: one of three predicted labels is right, and it is one of two gold labels:
+
+    >>> set_overlap({"happy", "surprise"}, {"happy", "sad", "angry"})
+    (0.3333333333333333, 0.5)
     """
     if not gold:
-        raise ValueError("gold set is empty: such samples are skipped, not scored")
+        raise MetricInputError(
+            "gold set", "at least one label (samples without one are skipped, not scored)", "an empty set"
+        )
     if not pred:
         return 0.0, 0.0
     hits = len(gold & pred)
@@ -201,5 +234,9 @@ def set_overlap(gold: set[str], pred: set[str]) -> tuple[float, float]:
 
 
 def f_from_precision_recall(precision: float, recall: float) -> float:
-    """``2PR/(P+R)`` with 0 when both are 0 (MER2026's guard; MER2025 would divide by zero)."""
+    """``2PR/(P+R)`` with 0 when both are 0 (MER2026's guard; MER2025 would divide by zero).
+
+    >>> f_from_precision_recall(0.5, 0.25), f_from_precision_recall(0.0, 0.0)
+    (0.3333333333333333, 0.0)
+    """
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)

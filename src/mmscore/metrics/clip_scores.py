@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError
 
 #: Hessel et al.'s rescaling weight for CLIP-S.
 CLIPSCORE_W = 2.5
@@ -38,7 +38,7 @@ def _as_2d(x: Any, name: str) -> torch.Tensor:
     if tensor.ndim == 1:
         tensor = tensor.unsqueeze(0)
     if tensor.ndim != 2:
-        raise InputError(f"{name}: expected a [N, D] embedding matrix, got shape {tuple(tensor.shape)}")
+        raise MetricInputError(name, "a [N, D] embedding matrix", f"shape {tuple(tensor.shape)}")
     return tensor.detach().to(torch.float32).cpu()
 
 
@@ -49,11 +49,17 @@ def l2_normalize(x: Any, name: str = "embeddings") -> torch.Tensor:
 
 
 def paired_cosine(a: Any, b: Any) -> torch.Tensor:
-    """Cosine of row i of ``a`` with row i of ``b`` → ``[N]``."""
+    """Cosine of row i of ``a`` with row i of ``b`` → ``[N]``.
+
+    Example: rows are normalised first, so (3, 4) against (1, 0) gives 3/5:
+
+    >>> paired_cosine(torch.tensor([[3.0, 4.0]]), torch.tensor([[1.0, 0.0]]))
+    tensor([0.6000])
+    """
     a_n, b_n = l2_normalize(a, "first embeddings"), l2_normalize(b, "second embeddings")
     if a_n.shape != b_n.shape:
-        raise InputError(
-            f"expected paired embeddings of the same shape, got {tuple(a_n.shape)} and {tuple(b_n.shape)}"
+        raise MetricInputError(
+            "paired embeddings", "two matrices of the same shape", f"{tuple(a_n.shape)} and {tuple(b_n.shape)}"
         )
     return (a_n * b_n).sum(dim=-1)
 
@@ -68,7 +74,11 @@ def longclip_score(image_embeddings: Any, text_embeddings: Any) -> torch.Tensor:
 
 
 def specs_score(image_embeddings: Any, text_embeddings: Any) -> torch.Tensor:
-    """SPECS ``clamp((cos + 1) / 2, min=0)`` per pair (range [0, 1]; use a SPECS checkpoint)."""
+    """SPECS ``clamp((cos + 1) / 2, min=0)`` per pair (range [0, 1]; use a SPECS checkpoint).
+
+    >>> specs_score(torch.tensor([[1.0, 0.0]]), torch.tensor([[-1.0, 0.0]]))
+    tensor([0.])
+    """
     return ((paired_cosine(image_embeddings, text_embeddings) + 1.0) / 2.0).clamp_min(0.0)
 
 
@@ -92,25 +102,45 @@ def max_reference_cosine(
     ``reference_embeddings`` is the flat ``[M, D]`` matrix of every reference and
     ``reference_index[m]`` the candidate row reference ``m`` belongs to. A candidate with no
     reference is an error (RefCLIP-S is undefined for it).
+
+    Example: candidate 0 owns references 0 and 1 (cos 0 and 1), candidate 1 owns reference 2 (cos 0.6):
+
+    >>> c = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> r = torch.tensor([[0.0, 1.0], [2.0, 0.0], [0.8, 0.6]])
+    >>> max_reference_cosine(c, r, [0, 0, 1])
+    tensor([1.0000, 0.6000])
     """
     cands = l2_normalize(candidate_embeddings, "candidate embeddings")
     refs = l2_normalize(reference_embeddings, "reference embeddings")
     index = torch.as_tensor(np.asarray(reference_index), dtype=torch.long).reshape(-1)
     if index.numel() != refs.shape[0]:
-        raise InputError(f"reference_index has {index.numel()} entries for {refs.shape[0]} references")
+        raise MetricInputError(
+            "reference_index", f"one entry per reference ({refs.shape[0]})", f"{index.numel()} entries"
+        )
     if index.numel() and (index.min() < 0 or index.max() >= cands.shape[0]):
-        raise InputError(f"reference_index must lie in [0, {cands.shape[0] - 1}]")
+        raise MetricInputError(
+            "reference_index", f"candidate indices in [0, {cands.shape[0] - 1}]",
+            f"values from {int(index.min())} to {int(index.max())}",
+        )
     sims = (cands[index] * refs).sum(dim=-1)
     best = torch.full((cands.shape[0],), float("-inf"))
     best = best.scatter_reduce(0, index, sims, reduce="amax", include_self=True)
     missing = torch.isinf(best).nonzero().flatten().tolist()
     if missing:
-        raise InputError(f"candidates {missing[:10]} have no reference caption; RefCLIP-S needs at least one")
+        raise MetricInputError(
+            f"candidates {missing[:10]} have no reference caption",
+            "at least one reference per candidate for RefCLIP-S",
+            f"{len(missing)} candidate(s) without one",
+        )
     return best
 
 
 def harmonic_mean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``2ab / (a + b)``, defined as 0 where ``a + b == 0`` (both scores are non-negative here)."""
+    """``2ab / (a + b)``, defined as 0 where ``a + b == 0`` (both scores are non-negative here).
+
+    >>> harmonic_mean(torch.tensor([1.0, 0.0]), torch.tensor([0.5, 0.0]))
+    tensor([0.6667, 0.0000])
+    """
     total = a + b
     return torch.where(total > 0, 2.0 * a * b / total.where(total > 0, torch.ones_like(total)), torch.zeros_like(total))
 
@@ -124,6 +154,12 @@ def refclip_score(
     The paper clips the reference term at 0; the authors' script (``clipscore.py``) does not,
     which can give a negative or unbounded "harmonic mean". We follow the paper. As in the
     script, references are encoded with the same ``"A photo depicts "`` prefix as candidates.
+
+    Example: CLIP-S = 2.5 * cos 0 deg = 2.5 and the best reference cosine is 1: H-Mean = 2 * 2.5 / 3.5:
+
+    >>> one = torch.tensor([[1.0, 0.0]])
+    >>> refclip_score(one, one, one, [0])
+    tensor([1.4286])
     """
     clip_s = clip_score(image_embeddings, candidate_embeddings, w=w)
     ref_term = max_reference_cosine(candidate_embeddings, reference_embeddings, reference_index).clamp_min(0.0)
@@ -131,7 +167,11 @@ def refclip_score(
 
 
 def with_prefix(texts: Sequence[str], prefix: str | None = CLIPSCORE_PREFIX) -> list[str]:
-    """Prepend the CLIPScore prompt, adding the separating space as the reference code does."""
+    """Prepend the CLIPScore prompt, adding the separating space as the reference code does.
+
+    >>> with_prefix(["a red square"])
+    ['A photo depicts a red square']
+    """
     if not prefix:
         return list(texts)
     if not prefix.endswith(" "):
@@ -197,9 +237,9 @@ def specificity(
     Pos and Neg are means over the samples that are not skipped (see :func:`specificity_sample`).
     """
     if len(positive_sims) != len(negative_sims):
-        raise InputError(
-            f"specificity needs one negative list per sample: got {len(positive_sims)} positive "
-            f"and {len(negative_sims)} negative lists"
+        raise MetricInputError(
+            "specificity", "one negative list per sample",
+            f"{len(positive_sims)} positive and {len(negative_sims)} negative lists",
         )
     pos_values: list[float] = []
     neg_values: list[float] = []
@@ -211,9 +251,9 @@ def specificity(
         neg_values.append(result[1])
     skipped = len(positive_sims) - len(pos_values)
     if not pos_values:
-        raise InputError(
-            f"no sample has enough captions for the specificity metric ({skipped} skipped; each needs at "
-            "least 3 caption/negative pairs)"
+        raise MetricInputError(
+            "specificity: no sample has enough captions", "a sample with at least 3 caption/negative pairs",
+            f"{skipped} sample(s), all too short",
         )
     pos_mean, neg_mean = float(np.mean(pos_values)), float(np.mean(neg_values))
     return SpecificityResult(

@@ -54,6 +54,8 @@ from typing import Any
 
 import torch
 
+from mmscore.errors import MetricInputError
+
 SOT_ID = 49406
 EOT_ID = 49407
 XX = "EMScore(X,X*)"
@@ -83,8 +85,8 @@ class TextEmbedding:
         self.tokens = _normalize(tokens)
         self.ids = torch.as_tensor(self.ids, dtype=torch.long).reshape(-1)
         if self.tokens.ndim != 2 or self.tokens.shape[0] != self.ids.shape[0] or self.tokens.shape[0] == 0:
-            raise ValueError(f"tokens [L, D] and ids [L] must agree and be non-empty; got "
-                             f"{tuple(self.tokens.shape)} and {tuple(self.ids.shape)}")
+            raise MetricInputError("text embedding", "tokens [L, D] and ids [L] with the same L > 0",
+                                   f"{tuple(self.tokens.shape)} and {tuple(self.ids.shape)}")
         vector = self.tokens[-1] if self.global_vector is None else self.global_vector.to(self.tokens.dtype)
         self.global_vector = _normalize(vector.reshape(1, -1))[0]
 
@@ -126,6 +128,13 @@ def compute_idf(documents: Iterable[Sequence[int]] | torch.Tensor) -> IdfTable:
     Each row's set of ids counts once (so the pad id 0 is a key, with df = number of rows shorter
     than the context). The largest key (EOT) is then set to the mean over all keys, computed
     with its own pre-override value in the mean, as the official ``get_idf_dict`` does.
+
+    Example: of three documents, token 5 is in two (idf log(4/3)), token 6 in one (log(4/2)) and
+    SOT in all (log 1 = 0); idf = log((N + 1) / (df + 1)):
+
+    >>> t = compute_idf([[49406, 5, 49407], [49406, 5, 6, 49407], [49406, 7, 49407]])
+    >>> round(t.weights[5], 4), round(t.weights[6], 4), t.weights[49406]
+    (0.2877, 0.6931, 0.0)
     """
     rows = documents.tolist() if isinstance(documents, torch.Tensor) else documents
     counts: Counter[int] = Counter()
@@ -134,7 +143,7 @@ def compute_idf(documents: Iterable[Sequence[int]] | torch.Tensor) -> IdfTable:
         n_docs += 1
         counts.update({int(t) for t in row})
     if n_docs == 0:
-        raise ValueError("the idf corpus is empty: give at least one document")
+        raise MetricInputError("idf corpus", "at least one document", "an empty corpus")
     weights = {token: math.log((n_docs + 1) / (df + 1)) for token, df in counts.items()}
     weights[max(weights)] = sum(weights.values()) / len(weights)
     return IdfTable(weights, math.log(n_docs + 1), n_docs)
@@ -179,7 +188,11 @@ def sentence_weights(sentence: TextEmbedding, idf: IdfTable | Mapping[int, float
 
 # ----------------------------------------------------------------------------- scores
 def f_measure(precision: float, recall: float) -> float:
-    """2PR/(P+R), defined as 0.0 when P + R = 0 (never NaN)."""
+    """2PR/(P+R), defined as 0.0 when P + R = 0 (never NaN).
+
+    >>> f_measure(0.5, 1.0)
+    0.6666666666666666
+    """
     denominator = precision + recall
     if denominator == 0.0:
         return 0.0
@@ -214,7 +227,7 @@ def text_video_scores(candidate: TextEmbedding, frames: torch.Tensor, cand_weigh
     """EMScore(X,V): precision idf-weighted over tokens, recall a plain mean over frames."""
     frames = _normalize(frames.to(torch.float64))
     if frames.ndim != 2 or frames.shape[0] == 0:
-        raise ValueError(f"frames must be a non-empty [K, D] matrix; got {tuple(frames.shape)}")
+        raise MetricInputError("frames", "a non-empty [K, D] matrix", f"shape {tuple(frames.shape)}")
     cand, cand_global = candidate.as_float64()
     sim = cand @ frames.T
     precision = float(cand_weights @ sim.max(dim=1).values)
@@ -240,7 +253,7 @@ def per_frame_text_video(candidate: TextEmbedding, frames: torch.Tensor, cand_we
 def max_over_references(per_reference: Sequence[Scores]) -> Scores:
     """figr P, R, F and cogr each maximised independently over references; full from the maxima."""
     if not per_reference:
-        raise ValueError("no reference scores to combine")
+        raise MetricInputError("reference scores", "the scores of at least one reference", "none")
     best = {m: max(s[m] for s in per_reference) for m in ("figr_P", "figr_R", "figr_F", "cogr")}
     return _with_full(best["figr_P"], best["figr_R"], best["figr_F"], best["cogr"])
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmscore.errors import InputError
+from mmscore.errors import MetricInputError
 from mmscore.metrics.clip_scores import l2_normalize
 
 DEFAULT_KS = (1, 5, 10)
@@ -26,7 +26,10 @@ DEFAULT_KS = (1, 5, 10)
 def _labels(values: Any, n_targets: int, what: str) -> torch.Tensor:
     labels = torch.as_tensor(np.asarray(values), dtype=torch.long).reshape(-1)
     if labels.numel() and (labels.min() < 0 or labels.max() >= n_targets):
-        raise InputError(f"{what} must lie in [0, {n_targets - 1}]")
+        raise MetricInputError(
+            f"{what} must lie in [0, {n_targets - 1}]", "indices of existing targets",
+            f"values from {int(labels.min())} to {int(labels.max())}",
+        )
     return labels
 
 
@@ -53,7 +56,9 @@ def text_to_image_ranks(
     texts = l2_normalize(text_embeddings, "text embeddings")
     labels = _labels(text_to_image, images.shape[0], "text_to_image")
     if labels.numel() != texts.shape[0]:
-        raise InputError(f"text_to_image has {labels.numel()} entries for {texts.shape[0]} texts")
+        raise MetricInputError(
+            "text_to_image", f"one image index per text ({texts.shape[0]})", f"{labels.numel()} entries"
+        )
     return _target_ranks(texts, images, labels, block_size)
 
 
@@ -69,11 +74,16 @@ def image_to_text_ranks(
     texts = l2_normalize(text_embeddings, "text embeddings")
     labels = _labels(text_to_image, images.shape[0], "text_to_image")
     if labels.numel() != texts.shape[0]:
-        raise InputError(f"text_to_image has {labels.numel()} entries for {texts.shape[0]} texts")
+        raise MetricInputError(
+            "text_to_image", f"one image index per text ({texts.shape[0]})", f"{labels.numel()} entries"
+        )
     counts = torch.bincount(labels, minlength=images.shape[0])
     missing = (counts == 0).nonzero().flatten().tolist()
     if missing:
-        raise InputError(f"images {missing[:10]} have no caption; every image needs at least one for I2T recall")
+        raise MetricInputError(
+            f"images {missing[:10]} have no caption", "at least one caption per image for I2T recall",
+            f"{len(missing)} image(s) without one",
+        )
     ranks = torch.empty(images.shape[0], dtype=torch.long)
     for start in range(0, images.shape[0], block_size):
         stop = min(start + block_size, images.shape[0])
@@ -85,10 +95,16 @@ def image_to_text_ranks(
 
 
 def recall_at_k(ranks: torch.Tensor, ks: Sequence[int] = DEFAULT_KS) -> dict[int, float]:
-    """Share of queries whose correct item is within the top K (as a fraction)."""
+    """Share of queries whose correct item is within the top K (as a fraction).
+
+    Example: ranks are 0-based, so rank 0 is a hit at K = 1:
+
+    >>> recall_at_k(torch.tensor([0, 2, 7]), ks=(1, 5))
+    {1: 0.3333333333333333, 5: 0.6666666666666666}
+    """
     ranks = torch.as_tensor(ranks)
     if ranks.numel() == 0:
-        raise InputError("recall@K of an empty query set is undefined")
+        raise MetricInputError("recall@K", "at least one query", "an empty query set")
     return {int(k): float((ranks < k).double().mean()) for k in ks}
 
 
@@ -96,7 +112,15 @@ def retrieval_recall(
     image_embeddings: Any, text_embeddings: Any, text_to_image: Sequence[int] | Any,
     ks: Sequence[int] = DEFAULT_KS, block_size: int = 1024,
 ) -> dict[str, float]:
-    """``{"i2t_R@1": .., "t2i_R@1": .., ...}`` as fractions, both directions."""
+    """``{"i2t_R@1": .., "t2i_R@1": .., ...}`` as fractions, both directions.
+
+    Example: two images, three captions (0 -> image 0; 1, 2 -> image 1), orthogonal embeddings:
+
+    >>> images = torch.eye(2)
+    >>> texts = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    >>> retrieval_recall(images, texts, [0, 1, 1], ks=(1,))
+    {'i2t_R@1': 1.0, 't2i_R@1': 1.0}
+    """
     i2t = recall_at_k(image_to_text_ranks(image_embeddings, text_embeddings, text_to_image, block_size), ks)
     t2i = recall_at_k(text_to_image_ranks(image_embeddings, text_embeddings, text_to_image, block_size), ks)
     out = {f"i2t_R@{k}": v for k, v in i2t.items()}
@@ -117,7 +141,9 @@ def class_embeddings_from_templates(template_embeddings: Any) -> torch.Tensor:
     """
     tensor = torch.as_tensor(template_embeddings, dtype=torch.float32)
     if tensor.ndim != 3:
-        raise InputError(f"expected [classes, templates, dim] embeddings, got shape {tuple(tensor.shape)}")
+        raise MetricInputError(
+            "template embeddings", "a [classes, templates, dim] array", f"shape {tuple(tensor.shape)}"
+        )
     tensor = tensor / tensor.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     mean = tensor.mean(dim=1)
     return mean / mean.norm(dim=-1, keepdim=True).clamp_min(1e-12)
@@ -131,7 +157,7 @@ def classification_ranks(
     classes = l2_normalize(class_embeddings, "class embeddings")
     targets = _labels(labels, classes.shape[0], "labels")
     if targets.numel() != images.shape[0]:
-        raise InputError(f"{targets.numel()} labels for {images.shape[0]} images")
+        raise MetricInputError("labels", f"one label per image ({images.shape[0]})", f"{targets.numel()} labels")
     return _target_ranks(images, classes, targets, block_size)
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mmscore.errors import ConfigError, require
+from mmscore.errors import MetricOptionError, require
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _CJK_OR_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]|[a-z0-9]+")
@@ -34,16 +34,18 @@ def has_cjk(texts: Sequence[str]) -> bool:
 def _as_reference_lists(references: Sequence[str] | Sequence[Sequence[str]], n: int) -> list[list[str]]:
     refs = [[r] if isinstance(r, str) else list(r) for r in references]
     if len(refs) != n:
-        raise ConfigError(f"{n} hypotheses but {len(refs)} references")
+        raise MetricOptionError(
+            "references", "one reference (or list) per hypothesis", f"{n} hypotheses but {len(refs)} references"
+        )
     for i, r in enumerate(refs):
         if not r:
-            raise ConfigError(f"hypothesis {i} has no reference")
+            raise MetricOptionError(f"references of hypothesis {i}", "at least one reference", "none")
     return refs
 
 
 def _resolve_lang(lang: str, texts: Sequence[str]) -> str:
     if lang not in LANGS:
-        raise ConfigError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+        raise MetricOptionError("lang", f"one of {', '.join(LANGS)}", repr(lang))
     if lang == "auto":
         return "zh" if has_cjk(texts) else "en"
     return lang
@@ -59,13 +61,20 @@ def bleu(
     """Corpus BLEU (0–100) plus per-sentence BLEU (exp smoothing) and the sacrebleu signature.
 
     ``references[i]`` is a string or a list of strings (all hypotheses need the same count).
+
+    Example: a hypothesis equal to its reference scores 100:
+
+    >>> bleu(["the cat sat on the mat"], ["the cat sat on the mat"])["bleu"]
+    100.0
     """
     sacrebleu = require("sacrebleu", "emotion")
     hyps = ["" if h is None else str(h) for h in hypotheses]
     refs = _as_reference_lists(references, len(hyps))
     counts = {len(r) for r in refs}
     if len(counts) != 1:
-        raise ConfigError("every hypothesis needs the same number of references for corpus BLEU")
+        raise MetricOptionError(
+            "references", "the same number per hypothesis for corpus BLEU", f"counts {sorted({len(r) for r in refs})}"
+        )
     resolved = _resolve_lang(lang, [t for r in refs for t in r] + hyps)
     metric = sacrebleu.metrics.BLEU(lowercase=lowercase, tokenize="zh" if resolved == "zh" else "13a")
     streams = [list(stream) for stream in zip(*refs, strict=False)]
@@ -97,7 +106,14 @@ def rouge_l(
     lang: str = "auto",
     use_stemmer: bool = False,
 ) -> dict[str, Any]:
-    """Mean ROUGE-L precision/recall/F over samples (0–1); several references → best F per sample."""
+    """Mean ROUGE-L precision/recall/F over samples (0–1); several references → best F per sample.
+
+    Example: LCS 3 of a 3-word hypothesis and a 6-word reference: P = 1, R = 1/2, F = 2/3:
+
+    >>> r = rouge_l(["the cat sat"], ["the cat sat on the mat"])
+    >>> r["rouge_l_precision"], r["rouge_l_recall"], round(r["rouge_l"], 4)
+    (1.0, 0.5, 0.6667)
+    """
     require("rouge_score", "emotion")
     from rouge_score import rouge_scorer
 

@@ -151,7 +151,7 @@ def _repair_line(text: str, unescape: bool) -> str:
             return text
 
 
-def clean_text(text: str) -> str:
+def normalize_for_bpe(text: str) -> str:
     """The normalisation applied before BPE (see the module docstring)."""
     text = _ftfy.fix_text(text) if _ftfy is not None else repair_characters(text)
     text = html.unescape(html.unescape(text)).strip()
@@ -244,7 +244,7 @@ class ClipTokenizer:
 
     def encode(self, text: str) -> list[int]:
         ids: list[int] = []
-        for word in _WORD_PATTERN.findall(clean_text(text)):
+        for word in _WORD_PATTERN.findall(normalize_for_bpe(text)):
             mapped = "".join(self.byte_table[b] for b in word.encode("utf-8"))
             ids.extend(self.encoder.get(piece, self.eot_id) for piece in self._bpe_cached(mapped))
         return ids

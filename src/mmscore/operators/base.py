@@ -12,14 +12,13 @@ import abc
 import copy
 import inspect
 import logging
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from mmscore.errors import ConfigError
+from mmscore.io.storage_access import describe_input, media_resolver, write_frame
 from mmscore.io.tables import require_columns
 from mmscore.operators.contract import Media, ScoredRows, Settings, frozen_settings
 
@@ -27,10 +26,8 @@ logger = logging.getLogger(__name__)
 
 
 def storage_media(storage: Any) -> Media:
-    """How the storage's path cells become files (its ``resolve_path``; else as written, ``~`` expanded)."""
-    if hasattr(storage, "resolve_path"):
-        return Media(storage.resolve_path)
-    return Media(lambda value: Path(os.path.expanduser(value)))
+    """How the storage's path cells become files (``mmscore.io.storage_access.media_resolver``)."""
+    return Media(media_resolver(storage))
 
 
 class Operator(abc.ABC):
@@ -53,6 +50,13 @@ class Operator(abc.ABC):
     #: reproducibility signature of the last scoring (operators with a model set it)
     signature: str | None = None
 
+    @classmethod
+    def get_desc(cls, lang: str = "zh") -> str:
+        """What the operator does, in DataFlow's form (``"zh"`` or ``"en"``; others get English)."""
+        from mmscore.operators.descriptions import describe
+
+        return describe(cls.__name__, cls.__doc__, lang)
+
     @abc.abstractmethod
     def run(self, storage: Any, **kwargs: Any) -> list[str]:
         """Read ``storage``, add columns, write, and return the added column names."""
@@ -60,12 +64,11 @@ class Operator(abc.ABC):
     def read_checked(self, storage: Any, columns: list[str]) -> pd.DataFrame:
         """Read the step's table and check that ``columns`` exist (error lists those present)."""
         df = storage.read(output_type="dataframe")
-        where = str(storage.input_path()) if hasattr(storage, "input_path") else "input table"
-        require_columns(df, [c for c in columns if c], where=where)
+        require_columns(df, [c for c in columns if c], where=describe_input(storage))
         return df
 
     def write_result(self, storage: Any, df: pd.DataFrame, columns: list[str]) -> list[str]:
-        path = storage.write(df)
+        path = write_frame(storage, df)
         logger.info("%s wrote %s (%d rows; columns %s)", type(self).__name__, path, len(df), columns)
         return columns
 

@@ -54,8 +54,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
-from mmscore.io.cells import clean_text, text_list
+from mmscore.io.cells import clean_text, text_lists
 from mmscore.io.media import SampledFrames, sample_with_spec, sampling_spec
 from mmscore.metrics import emscore as em
 from mmscore.models.embedding_cache import EmbeddingCache, default_cache_dir
@@ -66,7 +67,7 @@ from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_MODEL = CLIP_MODEL
 ERROR_COLUMN = "emscore_error"
 DETAILS_COLUMN = "frame_details"
 
@@ -297,7 +298,7 @@ class EMScoreEval(Operator):
         else:
             candidates = [text for text in (clean_text(v) for v in table[keys["candidate_key"]]) if text]
             reference_key = keys.get("reference_key")
-            references = ([text_list(v) for v in table[reference_key]]
+            references = (text_lists(table[reference_key], reference_key)
                           if reference_key is not None and reference_key in table.columns else [])
             corpus = em.official_corpus(candidates, references)
             description = f"table-{'refs' if any(references) else 'cands'}(n={len(corpus)})"
@@ -314,7 +315,8 @@ class EMScoreEval(Operator):
             logger.warning("no reference column %r (columns present: %s): every row is scored without "
                            "reference, so only EMScore(X,V) is computed", reference_key,
                            ", ".join(repr(str(c)) for c in rows.columns))
-        parsed = _Rows(candidates, [text_list(v) for v in rows[reference_key]] if has_refs else [[] for _ in range(n)],
+        references = text_lists(rows[reference_key], reference_key) if has_refs else [[] for _ in range(n)]
+        parsed = _Rows(candidates, references,
                        [None] * n, {})
         for row in range(n):
             if candidates[row] is None:

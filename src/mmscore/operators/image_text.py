@@ -29,8 +29,9 @@ from typing import Any
 import pandas as pd
 import torch
 
+from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
 from mmscore.errors import ColumnError, ConfigError, MediaError
-from mmscore.io.cells import clean_text, text_list
+from mmscore.io.cells import clean_text, text_lists
 from mmscore.metrics import clip_scores as cs
 from mmscore.models.encoding import Encoder, encode_image_sources, encode_texts, truncated_count
 from mmscore.operators.base import Operator
@@ -160,7 +161,7 @@ class _ImageTextEvaluator(Operator):
         n = len(rows)
         errors: list[str | None] = [None] * n
         texts: list[str | None] = [clean_text(v) for v in rows[text_key]]
-        references = [text_list(v) for v in rows[reference_key]] if reference_key else None
+        references = text_lists(rows[reference_key], reference_key) if reference_key else None
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
             if texts[row] is None:
@@ -252,7 +253,7 @@ class ImageLongCLIPEvaluator(_ImageTextEvaluator):
     metric = "longclip"
     default_output_key = "longclip_score"
 
-    def __init__(self, model_name: str = "BeichenZhang/LongCLIP-L-336px", device: str | None = None,
+    def __init__(self, model_name: str = LONGCLIP_MODEL, device: str | None = None,
                  batch_size: int = 64, workers: int = 2) -> None:
         super().__init__(model_name, device, batch_size, workers)
 
@@ -288,7 +289,7 @@ class CLIPScoreEvaluator(_ImageTextEvaluator):
     metric = "clipscore"
     default_output_key = "clip_score"
 
-    def __init__(self, model_name: str = "openai/clip-vit-base-patch32", device: str | None = None,
+    def __init__(self, model_name: str = CLIP_MODEL, device: str | None = None,
                  w: float = cs.CLIPSCORE_W, prefix: str | None = cs.CLIPSCORE_PREFIX,
                  batch_size: int = 64, workers: int = 2) -> None:
         super().__init__(model_name, device, batch_size, workers)

@@ -8,21 +8,21 @@ from typing import Any
 
 import pandas as pd
 
+from mmscore.io.storage_access import media_resolver
 from mmscore.operators.base import Operator
 from mmscore.operators.contract import Media, RowError, ScoredRows
 
 
 def check_media_path(path_value: Any, storage: Any) -> tuple[bool, str | None]:
     """(ok, error) for one media path cell (``storage``: anything with ``resolve_path``)."""
-    resolve = storage.resolve_path if hasattr(storage, "resolve_path") else None
-    return _check(path_value, resolve)
+    return _check(path_value, media_resolver(storage))
 
 
-def _check(path_value: Any, resolve: Callable[[str], Path] | None) -> tuple[bool, str | None]:
+def _check(path_value: Any, resolve: Callable[[str], Path]) -> tuple[bool, str | None]:
     if path_value is None or (isinstance(path_value, float) and pd.isna(path_value)) or str(path_value) == "":
         return False, "empty path"
-    path = resolve(str(path_value)) if resolve is not None else None
-    if path is None or not path.exists():
+    path = resolve(str(path_value))
+    if not path.exists():
         return False, f"file not found: {path_value}"
     if path.is_dir():
         return False, f"is a directory: {path_value}"

@@ -1,5 +1,8 @@
 """Registry of operators by name, for ``mmscore run pipeline.yaml``.
 
+A name mmscore does not know is looked up in DataFlow's ``OPERATOR_REGISTRY`` when open-dataflow
+is installed, so a pipeline file can mix DataFlow operators with mmscore's.
+
 Entries are lazy ``"module:attr"`` targets, so listing or building one operator never imports
 the heavy modules (torch, gradio) of the others.
 """
@@ -56,9 +59,15 @@ def get_operator(name: str) -> type:
     """Return the operator class registered under ``name`` (with a suggestion for typos)."""
     target = _REGISTRY.get(name)
     if target is None:
+        from mmscore.dataflow import dataflow_installed, dataflow_operator  # imports DataFlow only if installed
+
+        found = dataflow_operator(name)
+        if found is not None:  # a DataFlow operator, run on mmscore's storage
+            return found
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise ConfigError(f"unknown operator {name!r}.{hint} Available: {', '.join(sorted(_REGISTRY))}")
+        also = " (nor in DataFlow's OPERATOR_REGISTRY)" if dataflow_installed() else ""
+        raise ConfigError(f"unknown operator {name!r}{also}.{hint} Available: {', '.join(sorted(_REGISTRY))}")
     if isinstance(target, str):
         module_name, attr = target.split(":")
         try:

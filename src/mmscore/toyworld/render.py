@@ -199,12 +199,12 @@ def save_image(scene: ImageScene, path: str | os.PathLike[str]) -> Path:
 
 
 def write_scene_video(scene: VideoScene, path: str | os.PathLike[str], codec: str = "mpeg4") -> Path:
-    """Encode the clip with :func:`mmscore.testing.media.write_video`, atomically.
+    """Encode the clip with :func:`mmscore.fixtures.media.write_video`, atomically.
 
     The encoder picks the container from the file extension, so the temporary file keeps the
     real name inside a temporary folder next to the target.
     """
-    from mmscore.testing.media import write_video
+    from mmscore.fixtures.media import write_video
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

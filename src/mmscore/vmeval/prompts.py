@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
-from mmscore.errors import ConfigError, InputError
+from mmscore.errors import InputError
+from mmscore.io.prompt_files import read_prompt_file, shipped_prompt_names
 
 DEFAULT_PROMPT = "vmeval_final_frame_v1"
 _REQUIRED = ("name", "version", "system", "user_intro", "labels", "user_outro")
@@ -52,8 +51,7 @@ class PromptTemplate:
 
 
 def _builtin_names() -> list[str]:
-    folder = resources.files("mmscore").joinpath("prompts")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return shipped_prompt_names(having="system")  # the folder also holds emotion inference prompts
 
 
 def load_prompt(spec: str | os.PathLike[str] | None = None) -> PromptTemplate:
@@ -61,22 +59,9 @@ def load_prompt(spec: str | os.PathLike[str] | None = None) -> PromptTemplate:
     import yaml
 
     spec = DEFAULT_PROMPT if spec is None else spec
-    path = Path(spec)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
-        try:
-            data_bytes = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the prompt template ({exc})") from exc
-        source = str(path)
-    else:
-        resource = resources.files("mmscore").joinpath("prompts", f"{spec}.yaml")
-        if not resource.is_file():
-            raise ConfigError(
-                f"unknown prompt template {str(spec)!r}; shipped templates: "
-                f"{', '.join(_builtin_names())}; or pass a path to a YAML file"
-            )
-        data_bytes = resource.read_bytes()
-        source = f"mmscore/prompts/{spec}.yaml"
+    data_bytes, source = read_prompt_file(
+        spec, "prompt template", lambda: f"shipped templates: {', '.join(_builtin_names())}"
+    )
     try:
         data = yaml.safe_load(data_bytes.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:

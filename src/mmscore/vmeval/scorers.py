@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mmscore.defaults import JUDGE_MODEL
 from mmscore.errors import BudgetExceeded, ConfigError, JudgeError, MediaError
 from mmscore.io.experiment import TaskRun
 from mmscore.models.judge import (
@@ -380,7 +381,7 @@ class GPT4OScorer(VLMScorer):
     scorer_id = "GPT4OScorer"
     output_subdir = "gpt4o-eval"
     default_base_url = "https://api.openai.com/v1"
-    default_model = "gpt-4o"
+    default_model = JUDGE_MODEL
     api_key_env = "OPENAI_API_KEY"
 
 

@@ -22,10 +22,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mmscore.defaults import SUCCESS_THRESHOLD
 from mmscore.errors import ConfigError
 
 VOTE_METHODS = ("majority", "mean", "median", "min")
-SUCCESS_THRESHOLD = 4
 
 
 @dataclass(frozen=True)

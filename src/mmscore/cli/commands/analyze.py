@@ -154,3 +154,7 @@ def register(app: typer.Typer) -> None:
         for line in headline(res):
             console.print(line)
         console.print(f"wrote {len(res['files'])} files to {out} (report: {out / 'report.md'})")
+        if res["n_pairs"] == 0:  # exit policy: nothing paired is a failure, not a report of nothing
+            Console(stderr=True).print(f"error: no item of {a} could be paired with one of {b} "
+                                       f"(see {out / 'report.md'})")
+            raise typer.Exit(1)

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmscore.cli.options import BatchSizeOpt, DeviceOpt, OutputOpt, StrictOpt
+from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
 from mmscore.engine import DEFAULT_SHARD_SIZE
 from mmscore.engine.options import (
     AddressOpt,
@@ -45,10 +46,10 @@ Examples:
 
 def register(app: typer.Typer) -> None:
     @app.command("longclip", help="LongCLIP score (cos+1)/2 in [0, 1] for each image/text row "
-                 "(DataFlow-MM ImageLongCLIPEvaluator)." + _examples("longclip", "BeichenZhang/LongCLIP-L-336px"))
+                 "(DataFlow-MM ImageLongCLIPEvaluator)." + _examples("longclip", LONGCLIP_MODEL))
     def longclip_command(
         input: InputArg,
-        model: LongCLIPModelOpt = "BeichenZhang/LongCLIP-L-336px",
+        model: LongCLIPModelOpt = LONGCLIP_MODEL,
         image_key: ImageKeyOpt = "image_path", text_key: TextKeyOpt = "text", output: OutputOpt = None,
         output_key: OutputKeyOpt = None, batch_size: BatchSizeOpt = 64, device: DeviceOpt = None,
         workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None, address: AddressOpt = None,
@@ -81,11 +82,10 @@ def register(app: typer.Typer) -> None:
                                                    output_dir, overwrite))
 
     @app.command("clipscore", help="CLIPScore 2.5*max(cos,0) with the 'A photo depicts' prompt (Hessel et "
-                 "al. 2021); with --reference-key also RefCLIPScore." + _examples("clipscore",
-                                                                                  "openai/clip-vit-base-patch32"))
+                 "al. 2021); with --reference-key also RefCLIPScore." + _examples("clipscore", CLIP_MODEL))
     def clipscore_command(
         input: InputArg,
-        model: CLIPModelOpt = "openai/clip-vit-base-patch32",
+        model: CLIPModelOpt = CLIP_MODEL,
         image_key: ImageKeyOpt = "image_path", text_key: TextKeyOpt = "text",
         reference_key: Annotated[Optional[str], typer.Option("--reference-key", help="Column with reference "
                                  "captions (a list, or one caption) to add RefCLIPScore.")] = None,

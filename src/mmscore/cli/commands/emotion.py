@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmscore.cli.app import group
+from mmscore.defaults import JUDGE_MODEL
 
 GoldOpt = Annotated[Path, typer.Option("--gold", help="Gold file (CSV/TSV/JSON/JSONL/parquet; .txt = Emotion-LLaMA "
                                                       "'name frames label valence' list).")]
@@ -121,7 +122,7 @@ def register(app: typer.Typer) -> None:
         pred_key_column: PredKeyOpt = None,
         pred_column: PredValueOpt = None,
         judge_url: JudgeUrlOpt = "https://api.openai.com/v1",
-        judge_model: JudgeModelOpt = "gpt-4o",
+        judge_model: JudgeModelOpt = JUDGE_MODEL,
         api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
         concurrency: ConcurrencyOpt = 4,
         cache: CacheOpt = None,
@@ -180,7 +181,7 @@ def register(app: typer.Typer) -> None:
         pred_key_column: PredKeyOpt = None,
         pred_column: PredValueOpt = None,
         judge_url: JudgeUrlOpt = "https://api.openai.com/v1",
-        judge_model: JudgeModelOpt = "gpt-4o",
+        judge_model: JudgeModelOpt = JUDGE_MODEL,
         api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
         concurrency: ConcurrencyOpt = 4,
         cache: CacheOpt = None,

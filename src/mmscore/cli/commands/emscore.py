@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mmscore.cli.options import BatchSizeOpt, DeviceOpt, OutputOpt, StrictOpt
+from mmscore.defaults import CLIP_MODEL
 from mmscore.engine import DEFAULT_SHARD_SIZE
 from mmscore.engine.options import (
     AddressOpt,
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
                                                    "parquet).")],
         model: Annotated[str, typer.Option("--model", help="CLIP model: hub id, OpenAI name (ViT-B/32), "
                                            "transformers folder, .pt checkpoint or mmscore-demo.")]
-        = "openai/clip-vit-base-patch32",
+        = CLIP_MODEL,
         every_n_seconds: Annotated[Optional[float], typer.Option("--every-n-seconds", help="Sample the first "
                                    "frame at or after every N seconds (default: 1 s).")] = None,
         every_n_frames: Annotated[Optional[int], typer.Option("--every-n-frames", help="Sample every N-th "

@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:  # noqa: ARG001 - the command lives in t
         "human",
         help="Score generated videos 1-5 by hand in a local web page (keyboard: 1-5, Enter, S, B). "
         "Tasks that already have a human scoring are skipped; scorings go to "
-        "<output-dir>/<experiment>/<model>/<task_type>/<task_id>/human-eval.json "
+        "<output-dir>/human-eval/<experiment>/<model>/<task_type>/<task_id>/human-eval.json "
         "(human-eval@<annotator>.json for further annotators).",
     )
     def score_human(
@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:  # noqa: ARG001 - the command lives in t
             None, "--data-dir", help="Folder holding outputs/ (default $VMEVAL_DATA_DIR or data)."),
         output_dir: Optional[Path] = typer.Option(
             None, "--output-dir",
-            help="Scoring folder (default $VMEVAL_OUTPUT_DIR/human-eval or <data-dir>/scorings/human-eval)."),
+            help="Scorings root, like $VMEVAL_OUTPUT_DIR: writes <output-dir>/human-eval/<experiment>/... "
+                 "(default $VMEVAL_OUTPUT_DIR/human-eval or <data-dir>/scorings/human-eval)."),
         include_scored_by_others: bool = typer.Option(
             False, "--include-scored-by-others",
             help="Also offer tasks other annotators scored (for inter-annotator agreement)."),
@@ -41,10 +42,12 @@ def register(app: typer.Typer) -> None:  # noqa: ARG001 - the command lives in t
     ) -> None:
         from rich.console import Console
 
-        from mmscore.human.scorer import HumanScorer
+        from mmscore.human.scorer import SCORER, HumanScorer
+        from mmscore.io.experiment import scorer_folder_under
 
         scorer = HumanScorer(
-            experiment_name=experiment, data_dir=data_dir, output_dir=output_dir, annotator=annotator,
+            experiment_name=experiment, data_dir=data_dir, output_dir=scorer_folder_under(output_dir, SCORER),
+            annotator=annotator,
             include_scored_by_others=include_scored_by_others, shuffle=shuffle, seed=seed,
             blind=not no_blind,
         )

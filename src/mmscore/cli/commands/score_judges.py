@@ -36,7 +36,8 @@ OutputDir = Annotated[
     Optional[Path],
     typer.Option(
         "--output-dir",
-        help="Scorer folder (default $VMEVAL_OUTPUT_DIR/<scorer>, else <data>/scorings/<scorer>).",
+        help="Scorings root, like $VMEVAL_OUTPUT_DIR: writes <output-dir>/<scorer>/<experiment>/... "
+        "(default $VMEVAL_OUTPUT_DIR/<scorer>, else <data>/scorings/<scorer>).",
     ),
 ]
 Concurrency = Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once.")]
@@ -92,7 +93,7 @@ Rescore = Annotated[
 ]
 Cache = Annotated[
     Optional[Path],
-    typer.Option("--cache", help="SQLite response cache (default <output-dir>/judge-cache.sqlite)."),
+    typer.Option("--cache", help="SQLite response cache (default <scorer folder>/judge-cache.sqlite)."),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
 Prompt = Annotated[
@@ -133,15 +134,14 @@ Strict = Annotated[bool, typer.Option("--strict", help="Exit 1 if any task faile
 
 
 def _run(kind: str, options: dict[str, Any]) -> None:
-    from mmscore.io.experiment import resolve_output_dir
+    from mmscore.io.experiment import resolve_output_dir, scorer_folder_under
     from mmscore.models.judge import PriceTable
     from mmscore.vmeval.scorers import Scorer, VLMScorer, make_vlm_scorer, resolve_scorer_class
 
     cls = resolve_scorer_class(kind)
     if issubclass(cls, VLMScorer):
-        out = resolve_output_dir(
-            options["output_dir"], options["scorer_name"] or cls.output_subdir, options["data_dir"]
-        )
+        subdir = options["scorer_name"] or cls.output_subdir
+        out = resolve_output_dir(scorer_folder_under(options["output_dir"], subdir), subdir, options["data_dir"])
         cache = None if options["no_cache"] else (options["cache"] or out / "judge-cache.sqlite")
         scorer: Scorer = make_vlm_scorer(
             cls,
@@ -169,7 +169,8 @@ def _run(kind: str, options: dict[str, Any]) -> None:
     else:
         scorer = cls()
         scorer.workers = options["concurrency"]
-        out = resolve_output_dir(options["output_dir"], cls.output_subdir or scorer.id, options["data_dir"])
+        subdir = cls.output_subdir or scorer.id
+        out = resolve_output_dir(scorer_folder_under(options["output_dir"], subdir), subdir, options["data_dir"])
     _execute(scorer, out, options)
 
 

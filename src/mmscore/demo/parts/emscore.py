@@ -20,7 +20,7 @@ def _encoder(ctx):
     except ModelError as exc:
         if ctx.model:  # the user asked for this model: do not hide the problem
             raise
-        from mmscore.testing.models import save_tiny_clip_hf
+        from mmscore.fixtures.models import save_tiny_clip_hf
 
         folder = save_tiny_clip_hf(ctx.workspace / "emscore" / "tiny-random-clip", seed=0)
         note = (f"could not load {spec!r} ({exc}); using a tiny RANDOM CLIP instead, so the numbers below "

@@ -17,7 +17,7 @@ def _encoder(ctx):
     try:
         return load_clip(spec, device=ctx.device), spec, None
     except ModelError as exc:
-        from mmscore.testing.models import save_tiny_clip_hf
+        from mmscore.fixtures.models import save_tiny_clip_hf
 
         folder = save_tiny_clip_hf(ctx.workspace / "image_text" / "tiny-random-clip", seed=0)
         note = (f"could not load {spec!r} ({exc}); using a tiny RANDOM CLIP instead, so the numbers below "
@@ -28,10 +28,10 @@ def _encoder(ctx):
 def run(ctx) -> list[str]:
     import pandas as pd
 
+    from mmscore.fixtures.media import make_image
     from mmscore.io.storage import FileStorage
     from mmscore.io.tables import read_table, write_table
     from mmscore.operators.image_text import CLIPScoreEvaluator, ImageLongCLIPEvaluator
-    from mmscore.testing.media import make_image
 
     folder = ctx.workspace / "image_text"
     images = {c: make_image(folder / "images" / f"{c}.png", color=c, width=96, height=96) for c in COLOURS}

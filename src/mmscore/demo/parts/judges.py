@@ -1,7 +1,7 @@
 """Demo part: VLM-judge scoring of a VMEvalKit experiment, offline, against a local fake judge.
 
 A real judge (GPT-4o, InternVL behind lmdeploy) needs a key or a GPU, so the demo starts
-:class:`~mmscore.testing.fake_openai.FakeOpenAIServer` on 127.0.0.1 instead. Everything else is the
+:class:`~mmscore.fixtures.fake_openai.FakeOpenAIServer` on 127.0.0.1 instead. Everything else is the
 real path of ``mmscore score``: task discovery, frame extraction, the HTTP judge client with
 concurrency and retries, atomic scoring files, skipped tasks, the aggregate and resume. The fake's
 scores are SYNTHETIC: a fixed function of the task id (:func:`fake_score`), not a judgement.
@@ -42,7 +42,7 @@ def fake_score(task_id: str) -> int:
 
 def responder(request):
     """Answer a judge request with the :func:`fake_score` of the task id named in its prompt."""
-    from mmscore.testing.fake_openai import Reply
+    from mmscore.fixtures.fake_openai import Reply
 
     match = _TASK_ID.search(request.text)
     if match is None:
@@ -71,8 +71,8 @@ def _scorer(base_url: str):
 
 
 def run(ctx) -> list[str]:
-    from mmscore.testing.experiments import make_experiment
-    from mmscore.testing.fake_openai import FakeOpenAIServer
+    from mmscore.fixtures.experiments import make_experiment
+    from mmscore.fixtures.fake_openai import FakeOpenAIServer
     from mmscore.vmeval import run_scoring
 
     data_dir = ctx.workspace / "vmeval"
