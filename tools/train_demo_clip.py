@@ -49,6 +49,11 @@ position, the background and a clip's motion (auxiliary supervision, ``aux_weigh
 caption does not mention are ignored; the heads are not exported), and the patch heads above
 read the vision patch tokens (not exported either).
 
+The loop is the project's one training engine (``mmscore.training.engine.optimizer_step``) with
+this objective as its recipe (``DemoRecipe``): the same warm-up + cosine schedule as
+``mmscore train``, gradient clipping to norm 1, and AdamW groups without decay on embeddings,
+biases and norms; the weights equal the earlier stand-alone loop's bit for bit (tested).
+
 Held-out evaluation uses scene seeds ``HELDOUT_SEED_START + i`` (never trained on); the semantic
 tests use seeds from ``TEST_SEED_START`` (constants in ``mmscore.toyworld.scenes``).
 
@@ -64,7 +69,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -99,6 +103,9 @@ from mmscore.toyworld import (
     wrong_caption,
     wrong_detail,
 )
+from mmscore.training.distributed import DistContext
+from mmscore.training.engine import StepParts, optimizer_step
+from mmscore.training.optim import CosineSchedule
 
 log = logging.getLogger("train_demo_clip")
 
@@ -636,10 +643,26 @@ def initial_model(cfg: TrainConfig):
     return model
 
 
+@dataclass
+class DemoRecipe:
+    """The demo objective as a recipe of the training engine (``mmscore.training.engine``): a batch is
+    (pictures, text plans, attribute targets) drawn by ``sample_batch``; the loss is ``batch_loss``."""
+
+    cfg: TrainConfig
+    heads: AttributeHeads
+    tokens: Tokens
+    name = "demo"
+
+    def loss(self, module, batch, rank: int):
+        pictures, plans, targets = batch
+        return batch_loss(module, to_pixels(pictures), plans, self.tokens, self.cfg, self.heads, targets)
+
+
 def train(cfg: TrainConfig, pool: Pool):
+    """The demo objective through the training engine's optimizer step (same schedule, clipping,
+    AdamW groups and batches as before the engine existed: the weights are bit-identical)."""
     model = initial_model(cfg).train()
     heads = AttributeHeads(cfg.embed_dim, cfg.vision_width, cfg.actor_patches)
-    tokens = Tokens(cfg.context_length)
     decay, no_decay = [], []
     for name, param in [*model.named_parameters(), *heads.named_parameters()]:
         (decay if param.ndim >= 2 and "embedding" not in name else no_decay).append(param)
@@ -648,32 +671,23 @@ def train(cfg: TrainConfig, pool: Pool):
         lr=cfg.lr,
         betas=(0.9, 0.98),
     )
-
-    def lr_at(step: int) -> float:
-        if step < cfg.warmup:
-            return cfg.lr * (step + 1) / cfg.warmup
-        progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
-
+    parts = StepParts(
+        model, DemoRecipe(cfg, heads, Tokens(cfg.context_length)), optimizer,
+        CosineSchedule(optimizer, cfg.lr, cfg.warmup, cfg.steps), torch.amp.GradScaler("cpu", enabled=False),
+        None, DistContext(), max_grad_norm=1.0, clip_params=[*model.parameters(), *heads.parameters()],
+    )
     start, cpu_start = time.perf_counter(), time.process_time()
     for step in range(cfg.steps):
         rng = np.random.default_rng([cfg.seed, step])
-        pictures, plans, targets = sample_batch(pool, cfg, rng)
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step)
-        loss, stats = batch_loss(model, to_pixels(pictures), plans, tokens, cfg, heads, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([*model.parameters(), *heads.parameters()], 1.0)
-        optimizer.step()
+        stats = optimizer_step(parts, step, [sample_batch(pool, cfg, rng)])
         if step % 25 == 0 or step == cfg.steps - 1:
             elapsed = time.perf_counter() - start
             log.info(
                 "step %4d/%d loss %.3f %s  %.0f s",
                 step,
                 cfg.steps,
-                loss.item(),
-                " ".join(f"{k}={v:.3f}" for k, v in stats.items()),
+                stats.pop("loss"),
+                " ".join(f"{k}={v:.3f}" for k, v in stats.items() if k != "lr"),
                 elapsed,
             )
     log.info("trained in %.0f s wall clock, %.0f s CPU", time.perf_counter() - start, time.process_time() - cpu_start)

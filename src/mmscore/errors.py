@@ -6,6 +6,7 @@ message must say *what* went wrong, *where* (file, row, column) and *what to do*
     MMScoreError
     ├── InputError            bad user input: missing file, malformed row, wrong column
     │   ├── ColumnError       a required column is absent (lists the ones present)
+    │   ├── NothingMatchedError   nothing at all could be paired/matched/scored (exit 1, not 2)
     │   └── MetricInputError  a metric got data it cannot score ("expected X, got Y"; also a ValueError)
     ├── ConfigError           invalid argument combination or value
     │   └── MetricOptionError a metric got an option value it does not know (also a ValueError)
@@ -29,6 +30,12 @@ class MMScoreError(Exception):
 
 class InputError(MMScoreError):
     """User-supplied data is missing or malformed."""
+
+
+class NothingMatchedError(InputError):
+    """Nothing at all could be paired, matched or scored: the run has no result (exit code 1)."""
+
+    exit_code = 1
 
 
 class ColumnError(InputError):

@@ -19,6 +19,8 @@ from rich.progress import (
 )
 
 _QUIET = False
+#: (done, total) of the bar that was running when Ctrl+C arrived, for the "interrupted" message
+_INTERRUPTED_AT: tuple[int, int] | None = None
 
 
 def set_quiet(quiet: bool) -> None:
@@ -52,4 +54,26 @@ def progress_bar(*extra_columns: TextColumn) -> Iterator[Progress]:
         transient=False,
     )
     with progress:
-        yield progress
+        try:
+            yield progress
+        except KeyboardInterrupt:
+            _remember_interrupt(progress)
+            raise
+
+
+def _remember_interrupt(progress: Progress) -> None:
+    """Keep the counts of the innermost unfinished bar with a known total."""
+    global _INTERRUPTED_AT
+    counted = [task for task in progress.tasks if task.total is not None]
+    unfinished = [task for task in counted if task.completed < task.total] or counted
+    if unfinished and _INTERRUPTED_AT is None:
+        task = unfinished[-1]
+        _INTERRUPTED_AT = (int(task.completed), int(task.total))
+
+
+def interrupted_message() -> str:
+    """What Ctrl+C prints: how far the work got and how to continue it."""
+    global _INTERRUPTED_AT
+    where, _INTERRUPTED_AT = _INTERRUPTED_AT, None
+    done = f"{where[0]} of {where[1]} done" if where else "stopped before any item was done"
+    return f"interrupted: {done}; run the same command again to resume"

@@ -163,3 +163,13 @@ def test_cli_run_pipeline_with_local_engine(tmp_path: Path, tiny_clip_hf_dir: Pa
                                atol=1e-6, equal_nan=True)
     assert (tmp_path / "cache" / "p_step2.jsonl.shards" / "part-000002.done.json").exists()
     assert main(["run", str(pipeline), "--num-workers", "2"]) == 2  # engine options need --engine
+
+
+def test_ray_only_options_need_the_ray_engine(tmp_path: Path, image_table: Path) -> None:
+    from mmscore.cli.main import main
+
+    with pytest.raises(ConfigError, match="--stall-timeout need --engine ray"):
+        run_engine(ImageLongCLIPEvaluator("x"), image_table, tmp_path / "o.csv", stall_timeout=30)
+    assert main(["longclip", str(image_table), "--engine", "local", "--stall-timeout", "30",
+                 "--output", str(tmp_path / "o.csv")]) == 2
+    assert not (tmp_path / "o.csv").exists() and not (tmp_path / "o.csv.shards").exists()

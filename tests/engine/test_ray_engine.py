@@ -27,7 +27,8 @@ pytestmark = pytest.mark.ray
 
 @pytest.fixture(scope="module")
 def local_ray():
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # address="local": a fresh cluster even when another one on this machine is recorded as current
+    context = ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield context
     ray.shutdown()
 

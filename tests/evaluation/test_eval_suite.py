@@ -67,12 +67,13 @@ def test_imagenet_wnid_folders_get_openai_names(tmp_path: Path) -> None:
     from mmscore.evaluation.imagenet_classes import IMAGENET_CLASSES
 
     root = tmp_path / "imagenet"
-    for i in range(1000):
+    picture = make_image(tmp_path / "a.JPEG", color="red").read_bytes()
+    for i in range(1000):  # every class holds an image: empty class folders are skipped (issue 21)
         (root / f"n{i:08d}").mkdir(parents=True)
-    make_image(root / "n00000000" / "a.JPEG", color="red")
+        (root / f"n{i:08d}" / "a.JPEG").write_bytes(picture)
     dataset = ds.load_image_folder(root)
     assert dataset.class_names[0] == "tench" and dataset.class_names == list(IMAGENET_CLASSES)
-    assert len(dataset.images) == 1
+    assert len(dataset.images) == 1000 and not dataset.skipped_classes
 
 
 @pytest.mark.parametrize("kind", ["cifar10", "cifar100"])

@@ -257,3 +257,37 @@ def test_keys_typed_ahead_land_on_the_item_they_were_meant_for(fresh_server, bro
             result = json.loads(path.read_text(encoding="utf-8"))["result"]
             saved[key] = (result["solution_correctness_score"], result["comments"])
     assert saved == {order[0]: (4, ""), order[1]: (3, ""), order[2]: (5, "late note")}
+
+
+def test_a_task_without_a_playable_video_is_saved_flagged(serving, browser, tmp_path):
+    """Issue 21: a video that cannot be decoded can be skipped, or its score is saved flagged
+    ``video_unavailable`` (the analysis excludes it) — never as a plain completed scoring."""
+    from playwright.sync_api import expect
+
+    from mmscore.analysis.load import load_scorings
+    from mmscore.human import HumanScorer
+    from mmscore.testing.experiments import make_experiment
+
+    exp = make_experiment(tmp_path / "data", models=("m",), task_types=("chess_task",), n_tasks=2,
+                          corrupt_videos=("chess_0000",))
+    out = tmp_path / "scorings" / "human-eval"
+    with serving(HumanScorer(experiment_name=exp.experiment, data_dir=exp.data_dir, output_dir=out)) as (_, url):
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(url + "?annotator=Ann")
+        task = page.locator("#mm-task")
+        expect(task).to_contain_text("chess_0000")
+        expect(task).to_contain_text("video_unavailable")
+        page.keyboard.press("5")
+        page.keyboard.press("Enter")
+        expect(page.locator("#mm-status")).to_contain_text("excluded from analysis")
+        expect(task).to_contain_text("chess_0001")
+        expect(task).not_to_contain_text("video_unavailable")
+        page.keyboard.press("4")
+        page.keyboard.press("Enter")
+        expect(page.locator("#mm-status")).to_contain_text("score 4 (correct)")
+        page.close()
+    flagged = json.loads(next(out.rglob("chess_0000/human-eval.json")).read_text())["result"]
+    assert flagged["video_unavailable"] is True and flagged["solution_correctness_score"] == 5
+    table = load_scorings(out)
+    assert table.excluded_counts() == {"video_unavailable": 1} and table.valid["task_id"].tolist() == ["chess_0001"]

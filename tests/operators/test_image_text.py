@@ -295,11 +295,13 @@ def test_registry_and_pipeline(tmp_path: Path, tiny_clip_hf_dir, sample_images) 
     assert {"clip_score", "longclip_score"} <= set(final.columns)
 
 
-def test_demo_part_runs_offline(tmp_path: Path, tiny_clip_hf_dir) -> None:
+def test_demo_part_runs_offline(tmp_path: Path, tiny_clip_hf_dir, monkeypatch) -> None:
     from rich.console import Console
 
+    import mmscore.models.hub as hub
     from mmscore.demo import DemoContext
     from mmscore.demo.parts import image_text
+    from mmscore.errors import ModelError
 
     ctx = DemoContext(workspace=tmp_path, model=str(tiny_clip_hf_dir), console=Console(quiet=True))
     lines = image_text.run(ctx)
@@ -307,6 +309,12 @@ def test_demo_part_runs_offline(tmp_path: Path, tiny_clip_hf_dir) -> None:
     assert "scored 16 image/caption pairs" in lines[0]
     out = read_table(ctx.shared["image_text_scores"])
     assert out[["longclip_score", "clip_score"]].notna().all().all() and len(out) == 16
+    # a model the user named that does not load is an error (issue 21: no silent random fallback) ...
     broken = DemoContext(workspace=tmp_path / "b", model=str(tmp_path / "no-such-model.pt"),
                          console=Console(quiet=True))
-    assert "tiny RANDOM CLIP" in image_text.run(broken)[0]
+    with pytest.raises(ModelError, match="no-such-model.pt"):
+        image_text.run(broken)
+    # ... the fallback is for a missing shipped demo model only
+    monkeypatch.setattr(hub, "demo_checkpoint_path", lambda: tmp_path / "not-installed.pt")
+    absent = DemoContext(workspace=tmp_path / "c", console=Console(quiet=True))
+    assert "tiny RANDOM CLIP" in image_text.run(absent)[0]

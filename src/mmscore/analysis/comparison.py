@@ -103,6 +103,28 @@ def _by_domain(pairs, confidence: float) -> list[dict[str, Any]]:
     return rows
 
 
+def _measured_raters(matrix: np.ndarray, raters: list[str]) -> list[str]:
+    """Raters with a value in a unit that has at least two values: whose agreement alpha measures
+    (with no item in common, only one folder's own annotators)."""
+    values = ~np.isnan(np.asarray(matrix, dtype=float))
+    pairable = values.sum(axis=0) >= 2
+    return [rater for rater, row in zip(raters, values, strict=True) if (row & pairable).any()]
+
+
+def no_pairs_reason(result: dict[str, Any]) -> str | None:
+    """Why nothing was paired (None when something was): the sides' experiments and item counts."""
+    if result["n_pairs"]:
+        return None
+    a, b, pairing = result["a"], result["b"], result["pairing"]
+    text = (f"no item could be paired (none is scored validly in both folders): A ({a['folder']}) holds experiment(s) "
+            f"{', '.join(a['experiments']) or '(none)'}, B ({b['folder']}) holds "
+            f"{', '.join(b['experiments']) or '(none)'}; {pairing['only_in_a']} item(s) only in A, "
+            f"{pairing['only_in_b']} only in B")
+    if not set(a["experiments"]) & set(b["experiments"]):
+        text += "; the experiment names differ, so no item can pair (score the same experiment on both sides)"
+    return text
+
+
 def run_stats(
     folder_a: str | os.PathLike[str],
     folder_b: str | os.PathLike[str],
@@ -133,6 +155,7 @@ def run_stats(
         matrix, "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
     ).to_dict()
     alpha["raters"] = raters
+    alpha["measured_raters"] = _measured_raters(matrix, raters)
     within: dict[str, dict[str, Any] | None] = {}
     for side in ("A", "B"):  # agreement among one folder's own annotators (several humans)
         rows = [i for i, r in enumerate(raters) if r.startswith(f"{side}:")]
@@ -163,6 +186,8 @@ def run_stats(
             "files": table_a.n_files,
             "excluded": table_a.excluded_counts(),
             "summary": describe_exclusions(table_a),
+            "broken_files": table_a.broken_files(),
+            "experiments": table_a.experiments,
         },
         "b": {
             "folder": str(folder_b),
@@ -170,6 +195,8 @@ def run_stats(
             "files": table_b.n_files,
             "excluded": table_b.excluded_counts(),
             "summary": describe_exclusions(table_b),
+            "broken_files": table_b.broken_files(),
+            "experiments": table_b.experiments,
         },
         "pairing": {
             "key": ["experiment", "model", "task_type", "task_id"] if key_rule == "experiment"

@@ -19,9 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from mmscore.errors import InputError
+from mmscore.human.store import VIDEO_UNAVAILABLE  # a score given without a playable video: excluded
 from mmscore.io.experiment import iter_scorings
 
 KEY = ["experiment", "model", "task_type", "task_id"]
+#: exclusion reasons that mean a broken file (named in outputs), not a deliberate skip
+BROKEN_REASONS = ("unreadable", "invalid_score")
 COLUMNS = [*KEY, "domain", "scorer", "rater", "annotator", "score", "status", "included", "reason", "path",
            "experiment_known"]
 
@@ -60,6 +63,15 @@ class ScoringTable:
         """Excluded scorings by reason, e.g. ``{"skipped": 3, "failed": 1}``."""
         return dict(sorted(Counter(self.frame.loc[~self.frame["included"], "reason"]).items()))
 
+    def broken_files(self) -> dict[str, list[str]]:
+        """Paths of the files excluded as broken (unreadable JSON, invalid score), by reason."""
+        broken = self.frame[self.frame["reason"].isin(BROKEN_REASONS)]
+        return {reason: sorted(group["path"]) for reason, group in broken.groupby("reason")}
+
+    @property
+    def experiments(self) -> list[str]:
+        return sorted({str(e) for e in self.frame["experiment"]})
+
 
 def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
     """Read every scoring JSON under ``folder`` (via :func:`mmscore.io.experiment.iter_scorings`).
@@ -73,7 +85,10 @@ def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
     folder = Path(folder)
     rows = []
     for s in iter_scorings(folder, include_unreadable=True):
-        if s.score is not None:
+        unavailable = bool((s.raw.get("result") or {}).get(VIDEO_UNAVAILABLE)) if s.raw else False
+        if unavailable:  # scored without a playable video (human UI): not evidence about the video
+            reason = VIDEO_UNAVAILABLE
+        elif s.score is not None:
             reason = "completed"
         elif s.status == "completed" and _goal_based(s.raw):
             reason = "goal_based"
@@ -93,7 +108,7 @@ def load_scorings(folder: str | os.PathLike[str]) -> ScoringTable:
                 "annotator": s.annotator,
                 "score": s.score,
                 "status": s.status,
-                "included": s.score is not None,
+                "included": s.score is not None and not unavailable,
                 "reason": reason,
                 "path": str(s.path),
                 "experiment_known": s.experiment_known,
@@ -117,3 +132,9 @@ def describe_exclusions(table: ScoringTable) -> str:
     if counts:
         text += "; excluded: " + ", ".join(f"{v} {k}" for k, v in counts.items())
     return text
+
+
+def describe_broken(table: ScoringTable, limit: int = 10) -> list[str]:
+    """One line per broken scoring file (the console's list; ``summary.json`` holds them all)."""
+    lines = [f"{reason}: {path}" for reason, paths in table.broken_files().items() for path in paths]
+    return lines[:limit] + ([f"... and {len(lines) - limit} more (see summary.json)"] if len(lines) > limit else [])

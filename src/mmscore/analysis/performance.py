@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mmscore.analysis import plots
-from mmscore.analysis.load import ScoringTable, describe_exclusions, load_scorings
+from mmscore.analysis.load import ScoringTable, describe_broken, describe_exclusions, load_scorings
 from mmscore.analysis.pairing import RULE_TEXT, item_scores
 from mmscore.analysis.style import FORMATS, save_figure
 from mmscore.defaults import SUCCESS_THRESHOLD
@@ -163,6 +163,8 @@ def run_plot(
         "overall": _overall(tabs.items, confidence),
         "models_without_scores": unscored,
         "exclusions_text": describe_exclusions(table),
+        "broken_files": table.broken_files(),
+        "broken_files_text": describe_broken(table),
         "run_info": run_info(
             {"analysis": "plot", "rule": rule, "confidence": confidence, "threshold": SUCCESS_THRESHOLD}
         ),

@@ -258,6 +258,7 @@ def headline(res: dict[str, Any]) -> list[str]:
 
     p = res["pairing"]
     tost = res["tost"]
+    alpha = res["krippendorff_alpha_ordinal"]
     verdict = (
         ("equivalent" if tost.get("equivalent") else "not shown equivalent")
         if tost["p_value"] is not None
@@ -271,6 +272,14 @@ def headline(res: dict[str, Any]) -> list[str]:
         f"TOST ±{res['settings']['margin']:g}: {verdict}",
         f"Spearman {num(res['spearman'])}; quadratic kappa {num(res['quadratic_weighted_kappa'])}; "
         f"binary kappa {num(res['binary_kappa'])}",
-        f"Krippendorff alpha (ordinal, {len(res['krippendorff_alpha_ordinal'].get('raters', []))} raters) "
-        f"{num(res['krippendorff_alpha_ordinal'])}",
+        f"Krippendorff alpha (ordinal) over {_raters_label(alpha.get('measured_raters', []))}: {num(alpha)}",
+        *[f"broken scoring file in {side.upper()}: {reason}: {path}"
+          for side in ("a", "b") for reason, paths in res[side].get("broken_files", {}).items() for path in paths],
     ]
+
+
+def _raters_label(raters: list[str]) -> str:
+    """Whose raters an alpha measures, e.g. ``A's 1 and B's 2 raters`` (``A:``/``B:`` prefixes)."""
+    counts = {side: sum(r.startswith(f"{side}:") for r in raters) for side in ("A", "B")}
+    parts = [f"{side}'s {n}" for side, n in counts.items() if n]
+    return (" and ".join(parts) or "no") + " rater" + ("" if sum(counts.values()) == 1 else "s")

@@ -31,6 +31,8 @@ GROUPS: dict[str, typer.Typer] = {
                            no_args_is_help=True),
     "eval": typer.Typer(help="Encoder evaluation suite: zero-shot, retrieval, specificity (SPECS).",
                         no_args_is_help=True),
+    "train": typer.Typer(help="Fine-tune CLIP encoders: SPECS, Long-CLIP (torchrun for several devices).",
+                         no_args_is_help=True),
 }
 
 STATE = {"debug": False}

@@ -12,6 +12,8 @@ from mmscore.cli.app import GROUPS, STATE, app
 from mmscore.errors import MMScoreError
 
 _LOADED = False
+#: exit code of a run stopped with Ctrl+C
+INTERRUPTED = 130
 
 
 def load_commands() -> typer.Typer:
@@ -43,16 +45,17 @@ def main(argv: list[str] | None = None) -> int:
         if STATE["debug"]:
             raise
         typer.echo(f"Error: {exc} (use --debug for a traceback)", err=True)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        return 130
+        return _interrupted()
     except typer.Exit as exc:
-        return exc.exit_code
+        return _interrupted() if exc.exit_code == INTERRUPTED else exc.exit_code
     except SystemExit as exc:  # click usage errors in standalone_mode=False arrive as exceptions
         return int(exc.code or 0)
     except Exception as exc:  # click.ClickException and friends
         click_errors, aborts = _click_exception_types()
+        if isinstance(exc, aborts) and isinstance(exc.__context__, KeyboardInterrupt):  # click's Ctrl+C
+            return _interrupted()
         if isinstance(exc, aborts):
             typer.echo("Aborted.", err=True)
             return 1
@@ -63,7 +66,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"Error: unexpected {type(exc).__name__}: {exc} (use --debug for a traceback)", err=True)
         return 1
+    if outcome == INTERRUPTED:  # typer turns Ctrl+C into Exit(130) and, here, returns the code silently
+        return _interrupted()
     return outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else 0
+
+
+def _interrupted() -> int:
+    """Ctrl+C: say how far the work got and how to resume; exit code 130."""
+    from mmscore.progress import interrupted_message
+
+    typer.echo(interrupted_message(), err=True)
+    return INTERRUPTED
 
 
 def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from mmscore.errors import ColumnError, InputError
+from mmscore.errors import ColumnError, InputError, NothingMatchedError
 from mmscore.io.cells import is_blank
 from mmscore.io.tables import read_table
 
@@ -212,4 +212,11 @@ def align(gold: KeyedTable, pred: KeyedTable) -> Alignment:
             values.append(pred.values[i])
     gold_keys = set(gold.keys)
     extra = [key for key in pred.keys if key not in gold_keys]
+    if gold.keys and len(missing) == len(gold.keys):
+        raise NothingMatchedError(
+            f"no prediction in {pred.path} matches a sample of {gold.path} by name: gold keys look like "
+            f"{', '.join(map(repr, gold.keys[:3]))}, prediction keys like "
+            f"{', '.join(map(repr, pred.keys[:3])) or '(none)'} (column {pred.key_column!r}); make the names "
+            "match (e.g. file names without folders) or choose the columns with --gold-key-column/--pred-key-column"
+        )
     return Alignment(list(gold.keys), values, missing, extra, rows)

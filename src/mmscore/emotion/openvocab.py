@@ -33,6 +33,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import logging
 import os
 import re
 import zipfile
@@ -49,6 +50,8 @@ from mmscore.emotion.llm import JudgeSettings
 from mmscore.errors import InputError
 from mmscore.metrics.classification import f_from_precision_recall, set_overlap
 from mmscore.provenance import run_info, signature_string
+
+logger = logging.getLogger(__name__)
 
 Groups = list[list[str]]
 
@@ -257,6 +260,11 @@ def score_openvocab(
     return summary, table
 
 
+NO_GROUPING_WARNING = ("no --grouping (and no --judge): labels are matched exactly, so synonyms count as "
+                       "wrong and scores are not comparable with MER-OV results; pass the MERTools "
+                       "openset-synonym grouping")
+
+
 def evaluate_openvocab(
     gold_path: str | os.PathLike[str],
     pred_path: str | os.PathLike[str],
@@ -299,9 +307,15 @@ def evaluate_openvocab(
                 ("file" if loaded else "none"), "final": "mean(P,R)"}
     if judge is not None:
         settings["judge"] = judge.model
+    warnings = []
+    if loaded is None:  # exact matching scores far lower than the benchmark's synonym grouping
+        warnings.append(NO_GROUPING_WARNING)
+        logger.warning(NO_GROUPING_WARNING)
     summary.update({
         "gold_file": str(gold.path),
         "pred_file": str(pred.path),
+        "grouping": settings["grouping"] if loaded else "none (exact label match)",
+        "warnings": warnings,
         "grouping_source": loaded.source if loaded else None,
         "judge_usage": judge_usage,
         "extra_predictions": {"count": len(aligned.extra), "names": aligned.extra[:50]},

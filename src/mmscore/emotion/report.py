@@ -135,7 +135,11 @@ def print_summary(console: Any, summary: dict[str, Any], method: str) -> None:
         table.add_row(METRIC_TITLES.get(key, key), format_value(summary.get(key), key, False))
     if "missing" in summary:
         table.add_row("missing predictions", str(summary["missing"]["count"]))
+    if "grouping" in summary:
+        table.add_row("grouping", str(summary["grouping"]))
     console.print(table)
+    for warning in summary.get("warnings") or []:
+        console.print(f"[yellow]warning: {warning}[/yellow]")
 
 
 def write_confusion_png(summary: dict[str, Any], path: str | Path, title: str = "") -> Path:
@@ -179,6 +183,18 @@ def write_confusion_png(summary: dict[str, Any], path: str | Path, title: str = 
 def companion(output: Path, suffix: str) -> Path:
     """``out.json`` → ``out.<suffix>`` (e.g. ``out.samples.csv``)."""
     return output.with_name(output.stem + suffix)
+
+
+CLASSIFICATION_COMPANIONS = (".samples.csv", ".per_class.csv", ".confusion.csv", ".md", ".confusion.png")
+TASK_COMPANIONS = (".samples.csv", ".md")
+
+
+def output_files(output: str | Path | None, companions: tuple[str, ...]) -> list[Path]:
+    """Every file a result ``output`` writes (itself and its companions), for the output checks."""
+    if output is None:
+        return []
+    output = Path(output)
+    return [output, *(companion(output, suffix) for suffix in companions)]
 
 
 def write_classification_outputs(summary: dict[str, Any], samples: pd.DataFrame, output: str | Path,

@@ -37,6 +37,7 @@ from mmscore.emotion.data import OPENSET_COLUMNS, align, load_keyed
 from mmscore.emotion.openvocab import parse_label_list
 from mmscore.errors import ColumnError, InputError
 from mmscore.io.cells import is_blank
+from mmscore.io.tables import ONLY_EMPTY_IS_MISSING
 from mmscore.metrics.classification import f_from_precision_recall, set_overlap
 from mmscore.provenance import run_info, signature_string
 
@@ -49,7 +50,8 @@ def _read_sheet(folder: Path, stem: str) -> tuple[pd.DataFrame, Path]:
     xlsx = folder / f"{stem}.xlsx"
     if csv.exists():
         try:
-            frame = pd.read_csv(csv, dtype=str, skipinitialspace=True, encoding="utf-8-sig")
+            frame = pd.read_csv(csv, dtype=str, skipinitialspace=True, encoding="utf-8-sig",
+                                **ONLY_EMPTY_IS_MISSING)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise InputError(f"{csv}: cannot read CSV: {exc}") from exc
         return frame, csv
@@ -61,7 +63,7 @@ def _read_sheet(folder: Path, stem: str) -> tuple[pd.DataFrame, Path]:
                 f"{xlsx}: reading .xlsx needs openpyxl, which is not installed; either `pip install openpyxl` "
                 f"or export the sheet to {csv.name} (same columns) next to it"
             ) from exc
-        return pd.read_excel(xlsx, dtype=str), xlsx
+        return pd.read_excel(xlsx, dtype=str, **ONLY_EMPTY_IS_MISSING), xlsx
     raise InputError(f"{folder}: neither {stem}.csv nor {stem}.xlsx found (emotion-wheel files)")
 
 

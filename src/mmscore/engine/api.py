@@ -29,7 +29,7 @@ def run_engine(
     operator: Any, table_path: str | os.PathLike[str], output: str | os.PathLike[str], *, engine: str = "local",
     address: str | None = None, num_workers: int | None = None, num_gpus_per_worker: float = 0.0,
     shard_size: int = DEFAULT_SHARD_SIZE, output_dir: str | os.PathLike[str] | None = None,
-    overwrite: bool = False, run_kwargs: Mapping[str, Any] | None = None,
+    overwrite: bool = False, run_kwargs: Mapping[str, Any] | None = None, stall_timeout: float | None = None,
 ) -> EngineResult:
     """Score ``table_path`` (jsonl/json/csv/parquet or a folder of parquet shards) into ``output``.
 
@@ -39,6 +39,8 @@ def run_engine(
     address: Ray cluster address (``auto``, ``ray://host:10001``); None starts a local Ray.
     num_workers: model actors (default: one per GPU with ``num_gpus_per_worker``, else per CPU).
     shard_size: rows per shard, the unit of output files and of restart.
+    stall_timeout: Ray only — stop with ``EngineStallError`` (completed shards kept) when no shard
+    completed for this many seconds, or 10 x the median shard time if longer (default 180).
     """
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
@@ -46,14 +48,16 @@ def run_engine(
         from mmscore.engine.ray_engine import require_ray
 
         require_ray()  # fail before any work when the extra is missing
-    elif address is not None or num_workers is not None or num_gpus_per_worker:
-        raise ConfigError("--address, --num-workers and --num-gpus-per-worker need --engine ray")
+    elif address is not None or num_workers is not None or num_gpus_per_worker or stall_timeout is not None:
+        raise ConfigError("--address, --num-workers, --num-gpus-per-worker and --stall-timeout need --engine ray")
     job = prepare_job(as_steps(operator, run_kwargs), table_path, output, shard_size=shard_size,
                       output_dir=output_dir, overwrite=overwrite)
     if engine == "ray":
         from mmscore.engine.ray_engine import run_ray
+        from mmscore.engine.watch import DEFAULT_STALL_TIMEOUT
 
-        return run_ray(job, address=address, num_workers=num_workers, num_gpus_per_worker=num_gpus_per_worker)
+        return run_ray(job, address=address, num_workers=num_workers, num_gpus_per_worker=num_gpus_per_worker,
+                       stall_timeout=DEFAULT_STALL_TIMEOUT if stall_timeout is None else stall_timeout)
     from mmscore.engine.local import run_local
 
     return run_local(job)

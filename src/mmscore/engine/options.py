@@ -21,3 +21,6 @@ ShardDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Folde
                         "completion markers (default: <output>.shards).")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Discard the shards of a previous, different job "
                          "in the shard folder instead of refusing.")]
+StallTimeoutOpt = Annotated[Optional[float], typer.Option("--stall-timeout", min=1.0, help="Ray: stop (exit 2, "
+                            "completed shards kept for a rerun) when no shard completed for this many seconds, or 10x "
+                            "the median shard time if longer; 3x before the first shard. Default 180.")]

@@ -34,6 +34,8 @@ class ClassificationSet:
     images: list[Any]
     labels: list[int]
     image_names: list[str] = field(default_factory=list)
+    #: class folders left out because they hold no image (e.g. only ``.DS_Store``)
+    skipped_classes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,20 +87,29 @@ def load_image_folder(
     if not folders:
         raise InputError(f"{root}: no class sub-folders (expected <root>/<class>/<image files>)")
     keys = [f.name for f in folders]
-    names = _class_names(keys, class_names_file)
+    all_names = _class_names(keys, class_names_file)  # names follow every folder (names files list them all)
+    names: list[str] = []
+    skipped: list[str] = []
     images: list[Any] = []
     labels: list[int] = []
     image_names: list[str] = []
-    for label, folder in enumerate(folders):
+    for folder, name in zip(folders, all_names, strict=True):
         files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:  # an empty class would still compete for every image as a prompt
+            skipped.append(folder.name)
+            continue
         if limit_per_class is not None:
             files = files[:limit_per_class]
         images.extend(files)
-        labels.extend([label] * len(files))
+        labels.extend([len(names)] * len(files))
+        names.append(name)
         image_names.extend(str(p.relative_to(root)) for p in files)
     if not images:
         raise InputError(f"{root}: the class folders hold no image files ({', '.join(IMAGE_EXTENSIONS)})")
-    return ClassificationSet(root.name, names, images, labels, image_names)
+    if skipped:
+        logger.warning("%s: skipped %d class folder(s) without image files: %s", root, len(skipped),
+                       ", ".join(skipped))
+    return ClassificationSet(root.name, names, images, labels, image_names, skipped)
 
 
 def _class_names(keys: list[str], names_file: str | os.PathLike[str] | None) -> list[str]:
@@ -236,8 +247,16 @@ def load_coco_captions(
     folder = Path(image_dir) if image_dir is not None else _coco_image_dir(path)
     _require_exists(folder, "COCO image folder (pass --images)")
     by_image: dict[int, list[str]] = {}
+    bad = []
     for ann in data["annotations"]:
-        by_image.setdefault(int(ann["image_id"]), []).append(str(ann["caption"]).strip())
+        caption = ann.get("caption")
+        if not isinstance(caption, str) or not caption.strip():  # never the query "None" or ""
+            bad.append(f"{ann.get('id', '?')} ({caption!r})")
+            continue
+        by_image.setdefault(int(ann["image_id"]), []).append(caption.strip())
+    if bad:
+        raise InputError(f"{path}: {len(bad)} annotation(s) without a caption text, annotation id(s) "
+                         f"{', '.join(bad[:10])}{' ...' if len(bad) > 10 else ''}; fix or remove them")
     files = {int(img["id"]): img["file_name"] for img in data["images"]}
     ids = sorted(files)
     if limit is not None:
@@ -490,3 +509,9 @@ def _read_hf_dataset(path: Path, split: str | None, image_key: str) -> list[dict
         for row, value in zip(rows, loaded[image_key], strict=True):
             row[image_key] = value
     return rows
+
+
+# Public names for the readers other packages share (``mmscore.training`` reads the same layouts).
+as_text_list = _as_text_list
+image_source = _image_cell
+read_hf_dataset = _read_hf_dataset

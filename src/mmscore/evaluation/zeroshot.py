@@ -37,5 +37,6 @@ def evaluate_zeroshot(
         "n_images": len(dataset.labels),
         "n_classes": len(dataset.class_names),
         "n_templates": len(templates),
+        **({"skipped_empty_classes": list(dataset.skipped_classes)} if dataset.skipped_classes else {}),
         **{f"top{k}": 100.0 * v for k, v in accuracy.items()},
     }

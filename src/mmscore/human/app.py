@@ -65,6 +65,7 @@ def build_blocks(scorer: HumanScorer) -> Any:
     experiment_dir = scorer.experiment_dir
     # every answer of the server changes the hidden #mm-seq: the page's type-ahead (keys.py) waits for it
     answers = itertools.count(1)
+    unavailable: set[tuple[str, ...]] = set()  # tasks shown without a playable video
 
     def answer_id() -> str:
         return f"answer-{next(answers)}"
@@ -85,6 +86,12 @@ def build_blocks(scorer: HumanScorer) -> Any:
                     gr.update(value=None), gr.update(value=""), None, status, answer_id()]
         media = task_media(task, experiment_dir, scorer.media_cache, blind=scorer.blind)
         problems = media.problems
+        if media.video_unavailable:
+            unavailable.add(task.key)
+            problems = [*problems, "Skip it, or Submit saves your score flagged video_unavailable (the analysis "
+                        "excludes it)"]
+        else:
+            unavailable.discard(task.key)
         header = f"### {_md_escape(task.task_type)} · {_md_escape(task.task_id)}"
         if not scorer.blind:
             header += f"  \nModel: **{_md_escape(task.model)}**"
@@ -136,11 +143,13 @@ def build_blocks(scorer: HumanScorer) -> Any:
             return render(annotator, queue.current(annotator), "Nothing to submit.")
         if score is None:
             return fail("choose a score 1–5 first (keys 1–5)")
+        flagged = tuple(key) in unavailable
         try:
-            path = queue.submit(annotator, key, int(score), comments or "")
+            path = queue.submit(annotator, key, int(score), comments or "", video_unavailable=flagged)
         except InputError as exc:
             return fail(str(exc))
-        verdict = "correct" if int(score) >= SUCCESS_THRESHOLD else "incorrect"
+        verdict = "video unavailable, excluded from analysis" if flagged else (
+            "correct" if int(score) >= SUCCESS_THRESHOLD else "incorrect")
         # in blind mode the folder (which names the model) is not shown, only the file name
         rel = path.name if scorer.blind else (
             path.relative_to(scorer.output_dir) if path.is_relative_to(scorer.output_dir) else path)

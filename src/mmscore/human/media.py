@@ -22,6 +22,7 @@ from pathlib import Path
 from mmscore.errors import MediaError, require
 from mmscore.io.atomic import atomic_path
 from mmscore.io.experiment import TaskRun
+from mmscore.io.media import check_video_file
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,11 @@ class TaskMedia:
     video: Path | None
     problems: list[str]
 
+    @property
+    def video_unavailable(self) -> bool:
+        """No playable video: a score can only be skipped or saved flagged ``video_unavailable``."""
+        return self.video is None
+
 
 def task_media(task: TaskRun, experiment_dir: Path, cache_dir: Path, blind: bool = True) -> TaskMedia:
     """The task's frames and a browser-playable video, each only if it lies inside the experiment.
@@ -156,6 +162,7 @@ def task_media(task: TaskRun, experiment_dir: Path, cache_dir: Path, blind: bool
     video = checked(task.video_path, "generated video")
     if video is not None:
         try:
+            check_video_file(video)  # a still image, a truncated file: not the video to judge
             video = browser_video(video, cache_dir, blind=blind)
         except MediaError as exc:
             log.warning("%s", exc)

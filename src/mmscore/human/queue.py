@@ -207,13 +207,16 @@ class ScoringQueue:
             session.history.remove(key)
         session.history.append(key)
 
-    def submit(self, annotator: str, key: Sequence[str], score: int | None, comments: str = "") -> Path:
-        """Save the annotator's score for ``key`` (before anything else happens) and move on."""
+    def submit(self, annotator: str, key: Sequence[str], score: int | None, comments: str = "",
+               video_unavailable: bool = False) -> Path:
+        """Save the annotator's score for ``key`` (before anything else happens) and move on;
+        ``video_unavailable`` flags a score given while the video could not be played."""
         annotator = clean_annotator_name(annotator)
         task = self._task(key)
         with self._lock:
             session = self.session(annotator)
-            path = save_scoring(self.output_dir, task, annotator, score, comments, blind=self.blind)
+            path = save_scoring(self.output_dir, task, annotator, score, comments, blind=self.blind,
+                                video_unavailable=video_unavailable)
             session.known_done.add(task.key)
             session.mine.add(task.key)
             if task.key in session.deferred:

@@ -42,6 +42,8 @@ from mmscore.io.experiment import SCORE_KEY, TaskRun, read_scoring, scoring_dir,
 log = logging.getLogger(__name__)
 
 _PROCESS_LOCK = threading.Lock()
+#: result flag of a score given without a playable video (``mmscore.analysis.load`` excludes it)
+VIDEO_UNAVAILABLE = "video_unavailable"
 STATUSES = ("completed", "failed", "skipped")
 
 
@@ -115,9 +117,12 @@ def _folder_lock(folder: Path) -> Iterator[None]:
 
 def save_scoring(
     output_dir: Path, task: TaskRun, annotator: str, score: int | None, comments: str = "",
-    status: str = "completed", blind: bool = True,
+    status: str = "completed", blind: bool = True, video_unavailable: bool = False,
 ) -> Path:
-    """Write this annotator's scoring of ``task`` and return the file written (see module rules)."""
+    """Write this annotator's scoring of ``task`` and return the file written (see module rules).
+
+    ``video_unavailable``: the page could not play the generated video, so the score judges
+    something else (the frames, a guess); it is saved with that flag and the analysis excludes it."""
     if status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
     if status == "completed" and valid_score(score) is None:
@@ -139,6 +144,8 @@ def save_scoring(
         "mmscore_version": __version__,
     }
     result = {SCORE_KEY: valid_score(score), "comments": comments or "", "status": status}
+    if video_unavailable:
+        result[VIDEO_UNAVAILABLE] = True
     with _folder_lock(folder):
         files = task_files(folder)
         mine = own_file(files, slug)

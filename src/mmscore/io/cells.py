@@ -112,3 +112,24 @@ def report_python_lists(converted: int, total: int, column: str) -> None:
     if converted:
         logger.warning("column %r: %d of %d cells held a Python-literal list (as DataFlow's CSV writer stores "
                        "lists); read as lists", column, converted, total)
+
+
+def non_text_kind(value: Any) -> str | None:
+    """What a cell that should hold one text holds instead (``"int"``, ``"list"``...), or None.
+
+    A number or a list where a caption is expected is a mistake in the table (a wrong column, a
+    list of captions); scoring ``str(value)`` would hide it behind a plausible-looking score."""
+    if isinstance(value, str) or is_missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_, int, float, np.number, list, tuple, dict, set, np.ndarray, pd.Series)):
+        return type(value).__name__
+    return None
+
+
+def caption_type_error(value: Any, column: str) -> str | None:
+    """The row error for a caption cell that is not text, naming the column and the type."""
+    kind = non_text_kind(value)
+    if kind is None:
+        return None
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return f"column {column!r} holds a {kind} ({shown}), not a caption text"

@@ -79,6 +79,14 @@ class SampledFrames:
     method: str = "linear"
     #: packets that failed to decode (a damaged file still yields its good frames)
     decode_errors: int = 0
+    #: seconds the stream holds (demuxed) and seconds its container declares (None: not declared)
+    decoded_seconds: float = 0.0
+    declared_seconds: float | None = None
+
+    @property
+    def truncation(self) -> str | None:
+        """``"decoded 3.0 s of 10.0 s"`` when the file holds less than it declares, else None."""
+        return truncation_note(self.decoded_seconds, self.declared_seconds)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -92,6 +100,8 @@ class SamplingSpec:
     every_n_frames: int | None = None
     num_frames: int | None = None
     max_frames: int | None = None
+    #: score the part of a truncated video that decodes (default: a truncated video is an error)
+    allow_truncated: bool = False
 
     def key(self) -> str:
         if self.every_n_frames is not None:
@@ -100,7 +110,8 @@ class SamplingSpec:
             base = f"num_frames={self.num_frames}"
         else:
             base = f"every_n_seconds={self.every_n_seconds:g}"
-        return base if self.max_frames is None else f"{base},max_frames={self.max_frames}"
+        base = base if self.max_frames is None else f"{base},max_frames={self.max_frames}"
+        return f"{base},allow_truncated" if self.allow_truncated else base
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -111,7 +122,7 @@ def _positive_int(name: str, value: Any) -> int:
 
 def sampling_spec(
     every_n_seconds: float | None = None, every_n_frames: int | None = None,
-    num_frames: int | None = None, max_frames: int | None = None,
+    num_frames: int | None = None, max_frames: int | None = None, allow_truncated: bool = False,
 ) -> SamplingSpec:
     """Validate the sampling options (at most one mode; none means one frame per second)."""
     given = [name for name, value in (("every_n_seconds", every_n_seconds), ("every_n_frames", every_n_frames),
@@ -132,7 +143,7 @@ def sampling_spec(
         max_frames = _positive_int("max_frames", max_frames)
     if not given:
         every_n_seconds = DEFAULT_EVERY_N_SECONDS
-    return SamplingSpec(every_n_seconds, every_n_frames, num_frames, max_frames)
+    return SamplingSpec(every_n_seconds, every_n_frames, num_frames, max_frames, bool(allow_truncated))
 
 
 # --------------------------------------------------------------------------- packet index
@@ -148,10 +159,19 @@ class _StreamIndex:
     packets: int = 0
     demux_error: str | None = None
     rank_of: dict[int, int] = field(default_factory=dict)
+    declared_seconds: float | None = None
 
     @property
     def n(self) -> int:
         return len(self.pts)
+
+    @property
+    def decoded_seconds(self) -> float:
+        """Seconds the demuxed packets cover (first to last frame, plus one frame's duration)."""
+        frame = 1.0 / self.fps if self.fps > 0 else 0.0
+        if self.has_pts and self.pts:
+            return self.seconds(self.n - 1) + frame
+        return self.packets * frame
 
     def seconds(self, rank: int) -> float:
         return float((self.pts[rank] - self.pts[0]) * self.time_base)
@@ -159,6 +179,13 @@ class _StreamIndex:
     def times(self) -> np.ndarray:
         base = self.pts[0]
         return np.array([float((p - base) * self.time_base) for p in self.pts], dtype=np.float64)
+
+
+#: FFmpeg demuxers of still images: such a file (a PNG renamed .mp4) is not a video
+_IMAGE_DEMUXERS = ("image2", "image2pipe")
+#: a video may lack this much of its declared duration (seconds, or this fraction) before it counts as truncated
+TRUNCATION_TOLERANCE_S = 1.0
+TRUNCATION_TOLERANCE_FRACTION = 0.1
 
 
 def _open(path: Path) -> Any:
@@ -171,10 +198,42 @@ def _open(path: Path) -> Any:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise MediaError(f"{path}: cannot open video ({exc})") from exc
+    demuxer = str(container.format.name)
+    if demuxer in _IMAGE_DEMUXERS or demuxer.endswith("_pipe"):
+        container.close()
+        raise MediaError(f"{path}: not a video container (the file is a still image, {demuxer})")
     if not container.streams.video:
         container.close()
         raise MediaError(f"{path}: no video stream in the file")
     return container
+
+
+def _declared_seconds(container: Any, stream: Any) -> float | None:
+    """The video stream's duration from the container header, else the container's (None if neither)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000  # AV_TIME_BASE
+    return None
+
+
+def truncation_note(decoded: float, declared: float | None) -> str | None:
+    """``"decoded 3.0 s of 10.0 s"`` when ``decoded`` falls short of ``declared`` beyond the tolerance."""
+    if not declared or declared <= 0:
+        return None
+    tolerance = max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * declared)
+    if declared - decoded <= tolerance:
+        return None
+    return f"decoded {decoded:.1f} s of {declared:.1f} s"
+
+
+def _require_whole(path: Path, index: _StreamIndex, allow_truncated: bool) -> None:
+    """A truncated video is an error unless the caller asked to score what decodes."""
+    note = truncation_note(index.decoded_seconds, index.declared_seconds)
+    if note and not allow_truncated:
+        raise MediaError(f"{path}: video truncated: {note} (pass --allow-truncated to score what decodes)")
+    if note:
+        logger.warning("%s: video truncated: %s; using what decodes (--allow-truncated)", path, note)
 
 
 def _read_index(path: Path) -> _StreamIndex:
@@ -203,6 +262,7 @@ def _read_index(path: Path) -> _StreamIndex:
             demux_error = str(exc)
             logger.info("%s: demux stopped early (%s); using the %d packets read", path, exc, packets)
         rate = stream.average_rate or stream.guessed_rate
+        declared = _declared_seconds(container, stream)
     finally:
         container.close()
     if packets == 0:
@@ -215,7 +275,7 @@ def _read_index(path: Path) -> _StreamIndex:
     if fps <= 0 and len(pts) > 1:
         span = float((pts[-1] - pts[0]) * time_base)
         fps = (len(pts) - 1) / span if span > 0 else 0.0
-    return _StreamIndex(pts, key_ranks, Fraction(time_base), fps, order_ok, packets, demux_error, rank_of)
+    return _StreamIndex(pts, key_ranks, Fraction(time_base), fps, order_ok, packets, demux_error, rank_of, declared)
 
 
 # --------------------------------------------------------------------------- selection
@@ -369,23 +429,25 @@ def _finish(path: Path, index: _StreamIndex, found: dict[int, np.ndarray], metho
     return SampledFrames(
         frames=[found[r] for r in ranks], indices=ranks, timestamps=stamps, fps=index.fps, path=path,
         total_frames=index.n if index.has_pts else index.packets, method=method, decode_errors=errors,
+        decoded_seconds=index.decoded_seconds, declared_seconds=index.declared_seconds,
     )
 
 
 def sample_frames(
     path: str | os.PathLike[str], *, every_n_seconds: float | None = None, every_n_frames: int | None = None,
-    num_frames: int | None = None, max_frames: int | None = None,
+    num_frames: int | None = None, max_frames: int | None = None, allow_truncated: bool = False,
 ) -> SampledFrames:
     """Decode the sampled frames of one video (RGB uint8 ``HxWx3``).
 
     Give at most one of ``every_n_seconds``, ``every_n_frames``, ``num_frames``; with none, one
     frame per second is sampled. ``max_frames`` caps the count (evenly thinned). Raises
     ``ConfigError`` for invalid options and ``MediaError`` naming the file when it is missing,
-    cannot be opened, has no video stream or no decodable frame. Packets that fail to decode
-    are skipped (counted in ``decode_errors``); a wanted frame that cannot be decoded is absent
-    from the result rather than replaced by a neighbour.
+    cannot be opened, is a still image, has no video stream or no decodable frame, and when it
+    holds less than its container declares (truncated) unless ``allow_truncated``. Packets that
+    fail to decode are skipped (counted in ``decode_errors``); a wanted frame that cannot be
+    decoded is absent from the result rather than replaced by a neighbour.
     """
-    spec = sampling_spec(every_n_seconds, every_n_frames, num_frames, max_frames)
+    spec = sampling_spec(every_n_seconds, every_n_frames, num_frames, max_frames, allow_truncated)
     return sample_with_spec(path, spec)
 
 
@@ -393,6 +455,7 @@ def sample_with_spec(path: str | os.PathLike[str], spec: SamplingSpec) -> Sample
     """:func:`sample_frames` with an already validated :class:`SamplingSpec`."""
     path = Path(path)
     index = _read_index(path)
+    _require_whole(path, index, spec.allow_truncated)
     if index.has_pts:
         targets = select_ranks(index.times(), spec)
     else:  # no usable pts: positions from the packet count and the nominal rate
@@ -438,14 +501,17 @@ def _decode_targets(path: Path, index: _StreamIndex, targets: list[int]) -> Samp
     return _finish(path, index, found, method, errors)
 
 
-def last_frames(path: str | os.PathLike[str], n: int = 1, last_seconds: float | None = None) -> SampledFrames:
+def last_frames(path: str | os.PathLike[str], n: int = 1, last_seconds: float | None = None,
+                allow_truncated: bool = False) -> SampledFrames:
     """The last decodable frame(s) of a video, robust to a truncated or garbled final packet.
 
     Without ``last_seconds``: the last ``n`` decodable frames. With it: ``n`` frames spread evenly
     over the final ``last_seconds`` seconds ending at the last decodable frame (the nearest frame
     to each evenly spaced time; duplicates removed, so fewer than ``n`` when the window holds fewer
     frames). Only the tail is decoded (from the keyframe before the window) unless that fails,
-    in which case the whole file is decoded keeping a bounded window.
+    in which case the whole file is decoded keeping a bounded window. A truncated video (its
+    packets end well before the declared duration, so "the last frame" is not the video's end)
+    raises ``MediaError`` unless ``allow_truncated``.
     """
     n = _positive_int("n", n)
     if last_seconds is not None and (isinstance(last_seconds, bool) or not float(last_seconds) > 0
@@ -453,6 +519,7 @@ def last_frames(path: str | os.PathLike[str], n: int = 1, last_seconds: float | 
         raise ConfigError(f"last_seconds must be a positive number; got {last_seconds!r}")
     path = Path(path)
     index = _read_index(path)
+    _require_whole(path, index, allow_truncated)
     window: collections.OrderedDict[int, Any] = collections.OrderedDict()
     errors = 0
     if index.has_pts and index.key_ranks:
@@ -540,7 +607,7 @@ def default_workers() -> int:
 def iter_sample_frames(
     paths: Iterable[str | os.PathLike[str]], *, workers: int | None = None, prefetch: int | None = None,
     every_n_seconds: float | None = None, every_n_frames: int | None = None, num_frames: int | None = None,
-    max_frames: int | None = None,
+    max_frames: int | None = None, allow_truncated: bool = False,
 ) -> Iterator[SampledFrames | MediaError]:
     """Sample several videos in parallel threads, yielding results in input order.
 
@@ -548,7 +615,7 @@ def iter_sample_frames(
     stop a batch. At most ``prefetch`` (default ``2 * workers``) videos are held decoded ahead
     of the consumer, bounding memory while the caller (e.g. the encoder) works.
     """
-    spec = sampling_spec(every_n_seconds, every_n_frames, num_frames, max_frames)
+    spec = sampling_spec(every_n_seconds, every_n_frames, num_frames, max_frames, allow_truncated)
     yield from iter_sample_with_spec(paths, spec, workers=workers, prefetch=prefetch)
 
 
@@ -596,3 +663,22 @@ def sample_frames_many(
 ) -> list[SampledFrames | MediaError]:
     """:func:`sample_frames` over many paths in parallel threads; errors returned in place."""
     return list(iter_sample_frames(paths, workers=workers, **sampling))
+
+
+def video_truncation(path: str | os.PathLike[str]) -> str | None:
+    """``"decoded 3.0 s of 10.0 s"`` for a truncated video (read by demuxing only), else None.
+
+    For recording, per row, what a video scored with ``allow_truncated`` lacked; an unreadable
+    file gives None (its error is reported where it is decoded)."""
+    try:
+        index = _read_index(Path(path))
+    except MediaError:
+        return None
+    return truncation_note(index.decoded_seconds, index.declared_seconds)
+
+
+def check_video_file(path: str | os.PathLike[str]) -> None:
+    """Raise ``MediaError`` unless ``path`` is a whole video: a container with a video stream, at
+    least one frame and no missing tail (demuxing only; the check every viewer and scorer shares)."""
+    path = Path(path)
+    _require_whole(path, _read_index(path), allow_truncated=False)

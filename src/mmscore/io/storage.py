@@ -11,6 +11,7 @@ previous operator wrote) and ``write()`` writes ``{cache_path}/{file_name_prefix
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from mmscore.errors import ConfigError, InputError
+from mmscore.io.outputs import refuse_output_over_input
 from mmscore.io.tables import TABLE_FORMATS, dataframe_records, read_table, write_table
+
+logger = logging.getLogger(__name__)
 
 
 class FileStorage:
@@ -65,6 +69,7 @@ class FileStorage:
         if not isinstance(data, pd.DataFrame):
             raise InputError(f"FileStorage.write expects a DataFrame or a list of dicts, got {type(data).__name__}")
         path = self.output_path()
+        refuse_output_over_input([path], [self.first_entry_file_name])
         write_table(data, path, self.cache_type)
         return str(path)
 
@@ -78,7 +83,7 @@ class FileStorage:
         return self
 
     # -- helpers -----------------------------------------------------------------------
-    def _step_file(self, step: int) -> Path:
+    def step_file(self, step: int) -> Path:
         return Path(self.cache_path) / f"{self.file_name_prefix}_step{step}.{self.cache_type}"
 
     def input_path(self) -> Path:
@@ -86,12 +91,12 @@ class FileStorage:
             raise InputError("FileStorage.read() called before step(); call storage.step() first")
         if self.operator_step == 0:
             return Path(self.first_entry_file_name)
-        return self._step_file(self.operator_step)
+        return self.step_file(self.operator_step)
 
     def output_path(self) -> Path:
         if self.operator_step < 0:
             raise InputError("FileStorage.write() called before step(); call storage.step() first")
-        return self._step_file(self.operator_step + 1)
+        return self.step_file(self.operator_step + 1)
 
     @property
     def base_dir(self) -> Path:
@@ -117,6 +122,43 @@ def resolve_media_path(value: str | os.PathLike[str], base_dir: str | os.PathLik
     relative name that says nothing about which folder was searched.
     """
     path = Path(os.path.expanduser(str(value)))
-    if path.is_absolute() or path.exists() or base_dir is None:
+    if path.is_absolute() or base_dir is None:
         return path
-    return Path(base_dir) / path
+    beside = Path(base_dir) / path
+    if path.exists():
+        _warn_if_ambiguous(path, beside)
+        return path
+    return beside
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn_if_ambiguous(in_cwd: Path, beside: Path) -> None:
+    """Both candidates exist and differ: the table scores differently depending on the cwd; say so (once)."""
+    try:
+        if not beside.exists() or os.path.samefile(in_cwd, beside):
+            return
+    except OSError:
+        return
+    key = (str(in_cwd.resolve()), str(beside.resolve()))
+    if key not in _WARNED:
+        _WARNED.add(key)
+        logger.warning("%s exists both in the working directory (%s) and beside the table (%s) and they differ; "
+                       "using the working directory's (cwd first, as DataFlow does)", in_cwd, key[0], key[1])
+
+
+class MediaPathResolver:
+    """:func:`resolve_media_path` that remembers which file each table path resolved to.
+
+    ``resolved`` maps every path as written in the table to the absolute file used, so a result
+    records where its media came from (the same relative path can mean another file elsewhere)."""
+
+    def __init__(self, base_dir: str | os.PathLike[str] | None) -> None:
+        self.base_dir = base_dir
+        self.resolved: dict[str, str] = {}
+
+    def __call__(self, value: str | os.PathLike[str]) -> Path:
+        path = resolve_media_path(value, self.base_dir)
+        self.resolved[str(value)] = str(path.resolve())
+        return path

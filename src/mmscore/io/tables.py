@@ -21,6 +21,10 @@ from mmscore.io.atomic import atomic_path, to_jsonable
 from mmscore.io.cells import PYTHON_SYNTAX, parse_container, report_python_lists
 
 TABLE_FORMATS = ("json", "jsonl", "csv", "parquet", "pickle")
+#: pandas options of every CSV/Excel reader: only a truly empty cell is missing. pandas' default
+#: turns the *text* ``NA``, ``null``, ``None``, ``n/a``, ``NaN``... into missing values, which blanks
+#: pass-through columns and makes a caption "None" unscorable.
+ONLY_EMPTY_IS_MISSING: dict[str, Any] = {"keep_default_na": False, "na_values": [""]}
 _EXTENSION_FORMAT = {
     ".json": "json",
     ".jsonl": "jsonl",
@@ -57,7 +61,7 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> pd.DataF
         return _restore_integer_columns(pd.DataFrame(records), records)
     if fmt == "csv":
         try:
-            return _parse_json_columns(pd.read_csv(path, keep_default_na=True))
+            return _parse_json_columns(pd.read_csv(path, **ONLY_EMPTY_IS_MISSING))
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:

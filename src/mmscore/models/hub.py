@@ -141,6 +141,16 @@ def hub_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE) or env in ("1", "ON", "YES", "TRUE")
 
 
+def looks_like_file_path(spec: str) -> bool:
+    """A spec meant as a local file or folder, never a hub id: it starts with ``.``, ``/`` or ``~``,
+    has a backslash or more than one ``/``, or ends in a checkpoint extension (``nope/x.pt``), and
+    is not a repo known to hold that file. Such a spec that does not exist is a typo, not a download."""
+    if spec.startswith("hf-hub:") or spec in KNOWN_HUB_FILES or spec in OPENAI_ALIASES:
+        return False
+    return (spec.startswith((".", "/", "~")) or "\\" in spec or spec.count("/") > 1
+            or spec.lower().endswith(CHECKPOINT_EXTENSIONS))
+
+
 def resolve_spec(
     spec: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
 ) -> ResolvedModel:
@@ -162,9 +172,12 @@ def resolve_spec(
     if text in OPENAI_ALIASES:
         return resolve_hub(OPENAI_ALIASES[text], cache_dir)
     repo = text.removeprefix("hf-hub:")
-    if _HUB_ID.match(repo) and not text.startswith((".", "/", "~")):
+    if looks_like_file_path(text):
+        raise ModelError(f"model path not found: {text} (model file not found: no such local file or folder, "
+                         "and not a hub id, which is owner/name without a file extension)")
+    if _HUB_ID.match(repo):
         return resolve_hub(repo, cache_dir)
-    if any(sep in text for sep in ("/", "\\")) or text.lower().endswith(CHECKPOINT_EXTENSIONS):
+    if any(sep in text for sep in ("/", "\\")):
         raise ModelError(f"model path not found: {text}")
     raise ModelError(
         f"unknown model {text!r}: not a local file or directory, not a Hugging Face hub id (owner/name), "

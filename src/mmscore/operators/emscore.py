@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -56,8 +57,8 @@ import torch
 
 from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
-from mmscore.io.cells import clean_text, text_lists
-from mmscore.io.media import SampledFrames, sample_with_spec, sampling_spec
+from mmscore.io.cells import caption_type_error, clean_text, text_lists
+from mmscore.io.media import SampledFrames, sample_with_spec, sampling_spec, video_truncation
 from mmscore.metrics import emscore as em
 from mmscore.models.embedding_cache import EmbeddingCache, default_cache_dir
 from mmscore.models.encoding import Encoder, VideoEmbedding, encode_sentences, encode_videos
@@ -70,6 +71,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL = CLIP_MODEL
 ERROR_COLUMN = "emscore_error"
 DETAILS_COLUMN = "frame_details"
+TRUNCATED_COLUMN = "video_truncated"
 
 
 def idf_from_texts(encoder: Encoder, corpus: Sequence[str]) -> em.IdfTable:
@@ -178,7 +180,7 @@ class EMScoreEval(Operator):
         self, *, num_frames: int | None = None, max_frames: int | None = None, idf: bool | None = None,
         idf_corpus: Iterable[str] | None = None, device: str | None = None, batch_size: int | None = None,
         workers: int | None = None, cache_dir: str | os.PathLike[str] | bool | None = None,
-        encoder: Encoder | None = None, idf_table: em.IdfTable | None = None,
+        encoder: Encoder | None = None, idf_table: em.IdfTable | None = None, allow_truncated: bool | None = None,
     ) -> EMScoreEval:
         """Options beyond DataFlow-MM's constructor; returns ``self``.
 
@@ -189,11 +191,16 @@ class EMScoreEval(Operator):
         Options left at None keep their current value.
         encoder: an already loaded ``ClipEncoder`` to use instead of loading ``clip_model_path``.
         idf_table: idf weights computed beforehand, used as they are instead of computing idf here.
+        allow_truncated: score what decodes of a truncated video (column ``video_truncated`` says what
+        it lacked) instead of a row error.
         """
         if num_frames is not None or max_frames is not None:
             self.sampling = sampling_spec(self.every_n_seconds, self.every_n_frames,
                                           num_frames if num_frames is not None else self.sampling.num_frames,
-                                          max_frames if max_frames is not None else self.sampling.max_frames)
+                                          max_frames if max_frames is not None else self.sampling.max_frames,
+                                          self.sampling.allow_truncated)
+        if allow_truncated is not None:
+            self.sampling = dataclasses.replace(self.sampling, allow_truncated=bool(allow_truncated))
         if idf is not None:
             self.idf = bool(idf)
         if idf_corpus is not None:
@@ -279,7 +286,8 @@ class EMScoreEval(Operator):
         return [f"{score_type}_{metric}" for score_type in self.score_types for metric in self.metrics]
 
     def output_columns(self, keys: Mapping[str, Any] | None = None) -> list[str]:
-        return self.score_columns() + ([DETAILS_COLUMN] if self.return_all_frames else []) + [ERROR_COLUMN]
+        return (self.score_columns() + ([DETAILS_COLUMN] if self.return_all_frames else [])
+                + ([TRUNCATED_COLUMN] if self.sampling.allow_truncated else []) + [ERROR_COLUMN])
 
     def required_columns(self, keys: Mapping[str, Any]) -> list[str]:
         return [keys["video_key"], keys["candidate_key"]]
@@ -319,6 +327,10 @@ class EMScoreEval(Operator):
         parsed = _Rows(candidates, references,
                        [None] * n, {})
         for row in range(n):
+            wrong_type = caption_type_error(rows[candidate_key].iloc[row], candidate_key)
+            if wrong_type is not None:
+                parsed.errors[row] = wrong_type
+                continue
             if candidates[row] is None:
                 parsed.errors[row] = f"empty or missing candidate caption in column {candidate_key!r}"
                 continue
@@ -368,6 +380,7 @@ class EMScoreEval(Operator):
         n = len(rows)
         values: dict[str, list[float | None]] = {column: [None] * n for column in self.score_columns()}
         details: list[str] = ["[]"] * n
+        truncated: list[str | None] = [None] * n  # allow_truncated: what each row's video lacked
         fallback_rows = 0
         scorable = parsed.scorable
         for row in scorable:
@@ -388,10 +401,14 @@ class EMScoreEval(Operator):
                         values[f"{score_type}_{metric}"][row] = _finite(result.scores[score_type][metric])
             if self.return_all_frames and result.frames is not None:
                 details[row] = json.dumps(self._frame_details(video, result.frames), ensure_ascii=False)
+            if self.sampling.allow_truncated:
+                truncated[row] = video_truncation(parsed.videos[row])
         timings["scoring_s"] = time.perf_counter() - started
         columns: dict[str, Any] = {column: pd.array(values[column], dtype="Float64") for column in values}
         if self.return_all_frames:
             columns[DETAILS_COLUMN] = details
+        if self.sampling.allow_truncated:
+            columns[TRUNCATED_COLUMN] = pd.array(truncated, dtype=object)
         errors = [RowError(row, message) for row, message in sorted(parsed.errors.items())]
         self.last_run_info = self._report(parsed, scorable, sentences, errors, state, fallback_rows, len(video_of),
                                           cache, timings, encoder.context_length)

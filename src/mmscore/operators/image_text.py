@@ -31,7 +31,7 @@ import torch
 
 from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
 from mmscore.errors import ColumnError, ConfigError, MediaError
-from mmscore.io.cells import clean_text, text_lists
+from mmscore.io.cells import caption_type_error, clean_text, text_lists
 from mmscore.metrics import clip_scores as cs
 from mmscore.models.encoding import Encoder, encode_image_sources, encode_texts, truncated_count
 from mmscore.operators.base import Operator
@@ -164,7 +164,10 @@ class _ImageTextEvaluator(Operator):
         references = text_lists(rows[reference_key], reference_key) if reference_key else None
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
-            if texts[row] is None:
+            wrong_type = caption_type_error(rows[text_key].iloc[row], text_key)
+            if wrong_type is not None:
+                errors[row] = wrong_type
+            elif texts[row] is None:
                 errors[row] = f"empty or missing text in column {text_key!r}"
             elif references is not None and not references[row]:
                 errors[row] = f"no reference caption in column {reference_key!r}"

@@ -2,7 +2,7 @@
 
 ```yaml
 storage:
-  first_entry_file_name: data/input.jsonl
+  first_entry_file_name: data/input.jsonl   # relative paths: relative to this YAML file
   cache_path: ./cache
   file_name_prefix: pipeline
   cache_type: jsonl
@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from mmscore.errors import ConfigError, InputError
+from mmscore.io.outputs import prepare_outputs
 from mmscore.io.storage import FileStorage
 from mmscore.operators.registry import build_operator
 
@@ -74,8 +75,10 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
         steps.append(PipelineStep(str(entry["name"]), dict(entry.get("args") or {}), dict(entry.get("run") or {})))
     base = path.parent
     storage = dict(storage)
-    for key in ("first_entry_file_name", "cache_path"):
-        if key in storage and not os.path.isabs(str(storage[key])) and not Path(storage[key]).exists():
+    for key in ("first_entry_file_name", "cache_path"):  # one rule: relative to the YAML file
+        value = str(storage.get(key, ""))
+        remote = value.startswith(("hf:", "ms:"))  # DataFlow's hub dataset names are not paths
+        if key in storage and not remote and not os.path.isabs(os.path.expanduser(value)):
             storage[key] = str(base / storage[key])
     return Pipeline(storage=storage, steps=steps, source=path)
 
@@ -83,6 +86,8 @@ def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
 def run_pipeline(pipeline: Pipeline) -> list[tuple[str, list[str], str]]:
     """Run every step; returns (operator name, added columns, output file) per step."""
     storage = FileStorage(**pipeline.storage)
+    step_files = [storage.step_file(number) for number in range(1, len(pipeline.steps) + 1)]
+    prepare_outputs(step_files, [storage.first_entry_file_name])  # before any model loads
     operators = [build_operator(step.name, step.args) for step in pipeline.steps]
     results = []
     for step, operator in zip(pipeline.steps, operators, strict=True):

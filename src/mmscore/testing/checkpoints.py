@@ -2,9 +2,9 @@
 
 All builders take the same model (e.g. ``mmscore.testing.models.build_tiny_clip(seed)``) so tests
 can check that every format gives the same embeddings. The OpenAI key names written here follow
-OpenAI's ``clip/model.py`` (``transformer.resblocks.{i}.attn.in_proj_weight`` = q, k, v stacked;
-``text_projection`` and ``visual.proj`` stored as [width, embed] matrices); this module is the
-reverse direction of ``mmscore.models.checkpoints.openai_to_hf`` and written independently of it.
+OpenAI's ``clip/model.py`` (the key mapping itself lives in ``mmscore.training.layout``, which
+training exports with too); it is the reverse direction of ``mmscore.models.checkpoints.openai_to_hf``
+and written independently of it.
 
 Builders:
 - ``save_hf_checkpoint(model, dir)``: ``save_pretrained`` dir (+ preprocessor_config.json, no tokenizer)
@@ -26,62 +26,12 @@ import torch
 from torch import nn
 
 from mmscore.io.atomic import atomic_path, atomic_write_text
-
-LONGCLIP_CONTEXT = 248
-LONGCLIP_KEEP = 20
-
-
-def openai_state_dict(model: Any) -> dict[str, torch.Tensor]:
-    """The weights of a transformers ``CLIPModel`` under OpenAI CLIP key names (copies, dtype kept)."""
-    hf = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    out: dict[str, torch.Tensor] = {}
-
-    def tower(hf_prefix: str, oa_prefix: str, n_layers: int) -> None:
-        for i in range(n_layers):
-            h, o = f"{hf_prefix}.encoder.layers.{i}", f"{oa_prefix}.resblocks.{i}"
-            att = f"{h}.self_attn"
-            out[f"{o}.attn.in_proj_weight"] = torch.cat([hf[f"{att}.{x}_proj.weight"] for x in "qkv"], 0)
-            out[f"{o}.attn.in_proj_bias"] = torch.cat([hf[f"{att}.{x}_proj.bias"] for x in "qkv"], 0)
-            for oa, hn in (
-                ("attn.out_proj", "self_attn.out_proj"),
-                ("ln_1", "layer_norm1"),
-                ("ln_2", "layer_norm2"),
-                ("mlp.c_fc", "mlp.fc1"),
-                ("mlp.c_proj", "mlp.fc2"),
-            ):
-                for p in ("weight", "bias"):
-                    out[f"{o}.{oa}.{p}"] = hf[f"{h}.{hn}.{p}"]
-
-    config = model.config
-    out["token_embedding.weight"] = hf["text_model.embeddings.token_embedding.weight"]
-    out["positional_embedding"] = hf["text_model.embeddings.position_embedding.weight"]
-    tower("text_model", "transformer", config.text_config.num_hidden_layers)
-    out["ln_final.weight"] = hf["text_model.final_layer_norm.weight"]
-    out["ln_final.bias"] = hf["text_model.final_layer_norm.bias"]
-    out["text_projection"] = hf["text_projection.weight"].t().contiguous()
-    out["visual.class_embedding"] = hf["vision_model.embeddings.class_embedding"]
-    out["visual.positional_embedding"] = hf["vision_model.embeddings.position_embedding.weight"]
-    out["visual.conv1.weight"] = hf["vision_model.embeddings.patch_embedding.weight"]
-    for p in ("weight", "bias"):
-        out[f"visual.ln_pre.{p}"] = hf[f"vision_model.pre_layrnorm.{p}"]
-        out[f"visual.ln_post.{p}"] = hf[f"vision_model.post_layernorm.{p}"]
-    tower("vision_model", "visual.transformer", config.vision_config.num_hidden_layers)
-    out["visual.proj"] = hf["visual_projection.weight"].t().contiguous()
-    out["logit_scale"] = hf["logit_scale"]
-    return out
-
-
-def longclip_stretch(table: torch.Tensor, keep: int = LONGCLIP_KEEP) -> torch.Tensor:
-    """Long-CLIP's 77 → 248 stretch (``load_from_clip``): rows < keep copied, then 4x linear
-    interpolation between neighbouring rows, the last 4 rows extrapolated from the last two."""
-    rows = [table[i] for i in range(keep)]
-    n = table.shape[0]
-    for i in range(keep, n - 1):
-        for k in range(4):
-            rows.append(table[i] * (4 - k) / 4 + table[i + 1] * k / 4)
-    for k in range(4):
-        rows.append(table[n - 1] + (table[n - 1] - table[n - 2]) * k / 4)
-    return torch.stack(rows)
+from mmscore.training.layout import (  # the layout writers, shared with training's export
+    LONGCLIP_CONTEXT,
+    LONGCLIP_KEEP,
+    longclip_stretch,
+    openai_state_dict,
+)
 
 
 def longclip_state_dict(model: Any, seed: int = 1234, unused: str = "noise") -> dict[str, torch.Tensor]:

@@ -21,6 +21,7 @@ from mmscore.toyworld.captions import (
     wrong_caption,
     wrong_detail,
 )
+from mmscore.toyworld.chains import chain_rows, specs_chain
 from mmscore.toyworld.probes import PROBE_ATTRIBUTES, probe_clips, probe_rows
 from mmscore.toyworld.render import actor_center, render_image, render_video, save_image, write_scene_video
 from mmscore.toyworld.scenes import (
@@ -61,6 +62,7 @@ __all__ = [
     "SceneObject",
     "VideoScene",
     "actor_center",
+    "chain_rows",
     "corrupt",
     "detail_sentences",
     "long_caption",
@@ -72,6 +74,7 @@ __all__ = [
     "render_video",
     "save_image",
     "short_caption",
+    "specs_chain",
     "write_scene_video",
     "wrong_caption",
     "wrong_detail",

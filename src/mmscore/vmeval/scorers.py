@@ -97,6 +97,8 @@ class Scorer:
     version: ClassVar[str] = "1"
     #: how many tasks the runner works on at once
     workers: int = 4
+    #: judge what decodes of a truncated video (recorded in the scoring) instead of failing the task
+    allow_truncated: bool = False
 
     @property
     def id(self) -> str:
@@ -309,7 +311,8 @@ class VLMScorer(Scorer):
         from mmscore.io.media import last_frames
 
         clip = await asyncio.to_thread(
-            last_frames, task.video_path, n=self.frames, last_seconds=self.last_seconds
+            last_frames, task.video_path, n=self.frames, last_seconds=self.last_seconds,
+            allow_truncated=self.allow_truncated,
         )
         jobs: list[tuple[int, int]] = [(f, s) for f in range(len(clip.frames)) for s in range(self.samples)]
         messages = await asyncio.to_thread(
@@ -368,6 +371,7 @@ class VLMScorer(Scorer):
                 "total": clip.total_frames,
                 "fps": clip.fps,
                 "decode_errors": clip.decode_errors,
+                "truncated": clip.truncation,
             },
         }
         return ScoreResult(score=vote.score, explanation=explanation, extra=extra, usage=usage)

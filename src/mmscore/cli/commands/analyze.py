@@ -78,6 +78,9 @@ def register(app: typer.Typer) -> None:
         from mmscore.analysis.performance import run_plot
 
         out = output_dir or Path("analysis") / eval_folder.resolve().name
+        from mmscore.io.outputs import check_writable_dir
+
+        check_writable_dir(out)
         res = run_plot(eval_folder, out, _formats(fmt), rule, confidence)
         console = Console()
         table = Table(title=f"{res['scorer_folder']}: success rate (score >= 4), {res['exclusions_text']}")
@@ -97,6 +100,8 @@ def register(app: typer.Typer) -> None:
         for model, reasons in res["models_without_scores"].items():
             counts = ", ".join(f"{v} {k}" for k, v in reasons.items())
             console.print(f"[yellow]{model}: no valid score ({counts}); not in the tables or figures[/yellow]")
+        for line in res["broken_files_text"]:
+            console.print(f"[yellow]broken scoring file: {line}[/yellow]")
         console.print(f"wrote {len(res['files'])} files to {res['output_dir']}")
 
     @analyze.command(
@@ -138,6 +143,9 @@ def register(app: typer.Typer) -> None:
         if margin <= 0:
             raise ConfigError(f"--margin must be positive, got {margin}")
         out = output_dir or Path("analysis") / f"{a.resolve().name}_vs_{b.resolve().name}"
+        from mmscore.io.outputs import check_writable_dir
+
+        check_writable_dir(out)
         res = run_stats(
             a,
             b,
@@ -154,7 +162,9 @@ def register(app: typer.Typer) -> None:
         for line in headline(res):
             console.print(line)
         console.print(f"wrote {len(res['files'])} files to {out} (report: {out / 'report.md'})")
-        if res["n_pairs"] == 0:  # exit policy: nothing paired is a failure, not a report of nothing
-            Console(stderr=True).print(f"error: no item of {a} could be paired with one of {b} "
-                                       f"(see {out / 'report.md'})")
-            raise typer.Exit(1)
+        from mmscore.analysis.comparison import no_pairs_reason
+        from mmscore.errors import NothingMatchedError
+
+        reason = no_pairs_reason(res)  # exit policy: nothing paired is a failure (exit 1), with the reason
+        if reason:
+            raise NothingMatchedError(f"{reason} (see {out / 'report.md'})")

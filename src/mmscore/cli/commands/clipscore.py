@@ -18,6 +18,7 @@ from mmscore.engine.options import (
     OverwriteOpt,
     ShardDirOpt,
     ShardSizeOpt,
+    StallTimeoutOpt,
 )
 
 InputArg = Annotated[Path, typer.Argument(help="Table of image/text pairs (jsonl, json, csv, parquet).")]
@@ -25,6 +26,8 @@ ImageKeyOpt = Annotated[str, typer.Option("--image-key", help="Column with image
                                           "resolve against the cwd, then the input file's folder).")]
 TextKeyOpt = Annotated[str, typer.Option("--text-key", help="Column with the caption to score.")]
 OutputKeyOpt = Annotated[Optional[str], typer.Option("--output-key", help="Name of the score column.")]
+OverwriteColumnOpt = Annotated[bool, typer.Option("--overwrite-column", help="Allow --output-key to replace an "
+                                                  "existing input column.")]
 LongCLIPModelOpt = Annotated[str, typer.Option("--model", help="Checkpoint file, folder (searched for "
                                               "*.pt/*.bin/*.ckpt), transformers folder, hub id or mmscore-demo.")]
 SPECSModelOpt = Annotated[str, typer.Option("--model", help="SPECS checkpoint (spec.pt), a folder holding it, "
@@ -55,13 +58,15 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None, address: AddressOpt = None,
         num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
+        overwrite_column: OverwriteColumnOpt = False,
     ) -> None:
         from mmscore.operators.image_text import ImageLongCLIPEvaluator
 
         evaluator = ImageLongCLIPEvaluator(model, device=device, batch_size=batch_size, workers=workers)
         _score_table(input, [(evaluator, output_key or "longclip_score", None)], image_key, text_key, output,
                      strict, "longclip", _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size,
-                                                      output_dir, overwrite))
+                                                      output_dir, overwrite, stall_timeout), overwrite_column)
 
     @app.command("specs", help="SPECS score clamp((cos+1)/2, min=0) with a SPECS checkpoint."
                  + _examples("specs", "./spec.pt"))
@@ -73,13 +78,15 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None, address: AddressOpt = None,
         num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
+        overwrite_column: OverwriteColumnOpt = False,
     ) -> None:
         from mmscore.operators.image_text import ImageSPECSEvaluator
 
         evaluator = ImageSPECSEvaluator(model, device=device, batch_size=batch_size, workers=workers)
         _score_table(input, [(evaluator, output_key or "specs_score", None)], image_key, text_key, output,
                      strict, "specs", _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size,
-                                                   output_dir, overwrite))
+                                                   output_dir, overwrite, stall_timeout), overwrite_column)
 
     @app.command("clipscore", help="CLIPScore 2.5*max(cos,0) with the 'A photo depicts' prompt (Hessel et "
                  "al. 2021); with --reference-key also RefCLIPScore." + _examples("clipscore", CLIP_MODEL))
@@ -95,6 +102,8 @@ def register(app: typer.Typer) -> None:
         device: DeviceOpt = None, workers: WorkersOpt = 2, strict: StrictOpt = False, engine: EngineOpt = None,
         address: AddressOpt = None, num_workers: NumWorkersOpt = None, num_gpus_per_worker: NumGpusOpt = 0.0,
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE, output_dir: ShardDirOpt = None, overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
+        overwrite_column: OverwriteColumnOpt = False,
     ) -> None:
         from mmscore.operators.image_text import CLIPScoreEvaluator, RefCLIPScoreEvaluator
 
@@ -107,30 +116,34 @@ def register(app: typer.Typer) -> None:
             jobs.append((ref, "refclip_score", reference_key))
         _score_table(input, jobs, image_key, text_key, output, strict, "clipscore",
                      _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir,
-                                  overwrite))
+                                  overwrite, stall_timeout), overwrite_column)
 
 
-def _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir, overwrite) -> dict | None:
+def _engine_args(engine, address, num_workers, num_gpus_per_worker, shard_size, output_dir, overwrite,
+                 stall_timeout=None) -> dict | None:
     """``run_engine`` keywords when --engine is given, else None (score the whole table in this process)."""
     if engine is None:
         return None
     return {"engine": engine, "address": address, "num_workers": num_workers,
             "num_gpus_per_worker": num_gpus_per_worker, "shard_size": shard_size, "output_dir": output_dir,
-            "overwrite": overwrite}
+            "overwrite": overwrite, "stall_timeout": stall_timeout}
 
 
 def _score_table(input_path: Path, jobs: list, image_key: str, text_key: str, output: Path | None,
-                 strict: bool, suffix: str, engine_args: dict | None = None) -> None:
+                 strict: bool, suffix: str, engine_args: dict | None = None, overwrite_column: bool = False) -> None:
     """Score, write the table atomically (plus ``<output>.run.json``), print a summary."""
     from rich.console import Console
     from rich.table import Table
 
     from mmscore.io.atomic import atomic_write_json
-    from mmscore.io.storage import resolve_media_path
+    from mmscore.io.outputs import check_new_columns, prepare_outputs
+    from mmscore.io.storage import MediaPathResolver
     from mmscore.io.tables import read_table, require_columns, write_table
 
     output = output or input_path.with_name(f"{input_path.stem}.{suffix}{input_path.suffix}")
+    prepare_outputs([output, output.with_name(output.name + ".run.json")], [input_path])
     runs = [(evaluator, key) for evaluator, key, _ in jobs]
+    new_columns = [name for _, key in runs for name in (key, f"{key}_error")]
     if engine_args is not None:  # sharded, restartable; the engine writes <output> and <output>.run.json
         from mmscore.engine import run_engine
 
@@ -144,12 +157,13 @@ def _score_table(input_path: Path, jobs: list, image_key: str, text_key: str, ou
     else:
         df = read_table(input_path)
         require_columns(df, [image_key, text_key], where=str(input_path))
-        base = input_path.resolve().parent
+        check_new_columns(new_columns, df.columns, overwrite_column, where=str(input_path))
+        resolver = MediaPathResolver(input_path.resolve().parent)
         for evaluator, key, reference_key in jobs:
-            df = evaluator.score_dataframe(df, lambda p: resolve_media_path(p, base), image_key, text_key, key,
-                                           reference_key=reference_key)
+            df = evaluator.score_dataframe(df, resolver, image_key, text_key, key, reference_key=reference_key)
         write_table(df, output)
         info = {key: evaluator.last_run_info for evaluator, key in runs}
+        info["media_paths"] = resolver.resolved
         atomic_write_json(output.with_name(output.name + ".run.json"), info)
 
     console = Console()

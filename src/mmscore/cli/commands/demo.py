@@ -17,13 +17,15 @@ def register(app: typer.Typer) -> None:
         only: Optional[list[str]] = typer.Option(
             None, "--only", help="Run only these parts (repeatable; a wrong name lists them)."
         ),
+        force: bool = typer.Option(False, "--force", help="Write into a non-empty folder that is not a previous "
+                                   "demo workspace (files there may be overwritten)."),
     ) -> None:
         from rich.console import Console
 
         from mmscore.demo import DemoContext, run_demo
 
         console = Console()
-        ctx = DemoContext(workspace=workspace, model=model, console=console, device=device)
+        ctx = DemoContext(workspace=workspace, model=model, console=console, device=device, force=force)
         summaries = run_demo(ctx, only=only)
         console.rule("[bold green]Demo finished")
         console.print(f"{len(summaries)} parts ran; outputs are in {workspace.resolve()}")

@@ -81,8 +81,16 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from mmscore.emotion.classify import evaluate_classification
-        from mmscore.emotion.report import print_classification, results_markdown, write_classification_outputs
+        from mmscore.emotion.report import (
+            CLASSIFICATION_COMPANIONS,
+            output_files,
+            print_classification,
+            results_markdown,
+            write_classification_outputs,
+        )
+        from mmscore.io.outputs import prepare_outputs
 
+        prepare_outputs(output_files(output, CLASSIFICATION_COMPANIONS), [gold, pred])
         result = evaluate_classification(gold, pred, preset=preset, match=match, compat=compat,
                                          gold_key_column=gold_key_column, gold_label_column=gold_column,
                                          pred_key_column=pred_key_column, pred_label_column=pred_column,
@@ -131,10 +139,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from rich.console import Console
 
-        from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
+        from mmscore.emotion.report import (
+            TASK_COMPANIONS,
+            output_files,
+            print_summary,
+            results_markdown,
+            write_task_outputs,
+        )
         from mmscore.errors import ConfigError
         from mmscore.io.atomic import atomic_write_json
+        from mmscore.io.outputs import prepare_outputs
 
+        prepare_outputs(output_files(output, TASK_COMPANIONS) + [save_grouping, cache],
+                        [gold, pred, grouping, wheel_dir])
         console = Console()
         name = method or pred.stem
         columns = dict(gold_key_column=gold_key_column, gold_label_column=gold_column,
@@ -191,8 +208,16 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from mmscore.emotion.emer import evaluate_emer
-        from mmscore.emotion.report import print_summary, results_markdown, write_task_outputs
+        from mmscore.emotion.report import (
+            TASK_COMPANIONS,
+            output_files,
+            print_summary,
+            results_markdown,
+            write_task_outputs,
+        )
+        from mmscore.io.outputs import prepare_outputs
 
+        prepare_outputs(output_files(output, TASK_COMPANIONS) + [cache], [gold, pred])
         settings = _judge_settings(judge_url, judge_model, api_key_env, concurrency, cache, max_cost,
                                    timeout) if judge else None
         summary, samples = evaluate_emer(
@@ -226,7 +251,9 @@ def register(app: typer.Typer) -> None:
         from mmscore.emotion.report import results_markdown
         from mmscore.errors import InputError
         from mmscore.io.atomic import atomic_write_text
+        from mmscore.io.outputs import prepare_outputs
 
+        prepare_outputs([output], results)
         summaries = []
         for path in results:
             try:

@@ -18,6 +18,7 @@ from mmscore.engine.options import (
     OverwriteOpt,
     ShardDirOpt,
     ShardSizeOpt,
+    StallTimeoutOpt,
 )
 
 EXAMPLES = """
@@ -97,6 +98,9 @@ def register(app: typer.Typer) -> None:
                             "cache.")] = False,
         cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Video embedding cache folder "
                              "(default: $MMSCORE_CACHE_DIR or ~/.cache/mmscore).")] = None,
+        allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Score the part of a truncated "
+                                   "video that decodes (noted in column video_truncated) instead of a row "
+                                   "error.")] = False,
         output: OutputOpt = None,
         strict: StrictOpt = False,
         engine: EngineOpt = None,
@@ -106,13 +110,14 @@ def register(app: typer.Typer) -> None:
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE,
         output_dir: ShardDirOpt = None,
         overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
     ) -> None:
         from rich.console import Console
         from rich.table import Table
 
         from mmscore.io.atomic import atomic_write_json
+        from mmscore.io.storage import MediaPathResolver
         from mmscore.io.tables import read_table, require_columns, write_table
-        from mmscore.operators.contract import Media
         from mmscore.operators.emscore import ERROR_COLUMN, EMScoreEval
 
         evaluator = EMScoreEval(every_n_seconds=every_n_seconds, every_n_frames=every_n_frames,
@@ -125,23 +130,26 @@ def register(app: typer.Typer) -> None:
         cache: Path | bool = False if no_cache else (cache_dir if cache_dir is not None else True)
         evaluator.configure(num_frames=num_frames, max_frames=max_frames, idf=not no_idf,
                             idf_corpus=_read_corpus(idf_corpus, idf_corpus_key) if idf_corpus else None,
-                            device=device, batch_size=batch_size, workers=workers, cache_dir=cache)
+                            device=device, batch_size=batch_size, workers=workers, cache_dir=cache,
+                            allow_truncated=allow_truncated)
         output = output or input.with_name(f"{input.stem}.emscore{input.suffix}")
+        from mmscore.io.outputs import prepare_outputs
+
+        prepare_outputs([output, output.with_name(output.name + ".run.json")], [input, idf_corpus])
         if engine is None:
             df = read_table(input)
             require_columns(df, [video_key, candidate_key], where=str(input))
-            keys = evaluator.keys({"video_key": video_key, "candidate_key": candidate_key,
-                                   "reference_key": reference_key})
-            scored = evaluator.score_table(df, keys, Media.beside(input))
+            resolver = MediaPathResolver(input.resolve().parent)
+            scored = evaluator.score_dataframe(df, resolver, video_key, candidate_key, reference_key)
             write_table(scored, output)
-            info = evaluator.last_run_info or {}
+            info = {**(evaluator.last_run_info or {}), "media_paths": resolver.resolved}
             atomic_write_json(output.with_name(output.name + ".run.json"), info)
         else:  # sharded, restartable; the engine writes <output> and <output>.run.json
             from mmscore.engine import run_engine
 
             result = run_engine(evaluator, input, output, engine=engine, address=address, num_workers=num_workers,
                                 num_gpus_per_worker=num_gpus_per_worker, shard_size=shard_size,
-                                output_dir=output_dir, overwrite=overwrite,
+                                output_dir=output_dir, overwrite=overwrite, stall_timeout=stall_timeout,
                                 run_kwargs={"video_key": video_key, "candidate_key": candidate_key,
                                             "reference_key": reference_key})
             scored, info = read_table(output), {}

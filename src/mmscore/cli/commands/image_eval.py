@@ -78,6 +78,7 @@ def register(app: typer.Typer) -> None:
         from mmscore.evaluation.templates import TEMPLATE_SETS
         from mmscore.evaluation.zeroshot import evaluate_zeroshot
 
+        _check_output(output, data, class_names)
         if templates not in TEMPLATE_SETS:
             raise ConfigError(f"--templates must be one of {', '.join(TEMPLATE_SETS)}; got {templates!r}")
         if _is_cifar(data):
@@ -108,6 +109,7 @@ def register(app: typer.Typer) -> None:
         from mmscore.evaluation import datasets as ds
         from mmscore.evaluation.retrieval import evaluate_retrieval
 
+        _check_output(output, data, images, split_file)
         kind = _retrieval_kind(data) if dataset_kind == "auto" else dataset_kind
         if kind == "coco":
             dataset = ds.load_coco_captions(data, images, captions_per_image, limit=limit)
@@ -137,11 +139,22 @@ def register(app: typer.Typer) -> None:
         from mmscore.evaluation import datasets as ds
         from mmscore.evaluation.specificity import evaluate_specificity
 
+        _check_output(output, data)
         dataset = ds.load_specificity_set(data, split=split, limit=limit)
         encoder = _load(model, device, batch_size)
         result = evaluate_specificity(encoder, dataset, batch_size=batch_size, workers=workers,
                                       legacy_mask=legacy_mask)
         _report("specificity", result, encoder, model, output, ["Pos", "Neg", "Avg"])
+
+
+def _check_output(output: Path | None, *inputs: Path | None) -> None:
+    """Refuse an output that is an input; check it (or the working folder) is writable, before loading."""
+    from mmscore.io.outputs import check_writable_dir, prepare_outputs
+
+    if output is None:
+        check_writable_dir(Path("."))
+    else:
+        prepare_outputs([output], list(inputs))
 
 
 def _is_cifar(path: Path) -> bool:

@@ -16,6 +16,7 @@ from mmscore.engine.options import (
     OverwriteOpt,
     ShardDirOpt,
     ShardSizeOpt,
+    StallTimeoutOpt,
 )
 
 EXAMPLES = """
@@ -49,6 +50,7 @@ def register(app: typer.Typer) -> None:
         shard_size: ShardSizeOpt = DEFAULT_SHARD_SIZE,
         output_dir: ShardDirOpt = None,
         overwrite: OverwriteOpt = False,
+        stall_timeout: StallTimeoutOpt = None,
     ) -> None:
         from rich.console import Console
 
@@ -65,9 +67,10 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("give a pipeline YAML file (or --list to see the operators)")
         spec = load_pipeline(pipeline)
         if engine is None:
-            if address is not None or num_workers is not None or num_gpus_per_worker or output_dir or overwrite:
-                raise ConfigError("--address, --num-workers, --num-gpus-per-worker, --output-dir and --overwrite "
-                                  "need --engine local or --engine ray")
+            if (address is not None or num_workers is not None or num_gpus_per_worker or output_dir or overwrite
+                    or stall_timeout is not None):
+                raise ConfigError("--address, --num-workers, --num-gpus-per-worker, --stall-timeout, --output-dir and "
+                                  "--overwrite need --engine local or --engine ray")
             for name, columns, path in run_pipeline(spec):
                 console.print(f"[bold]{name}[/bold]: added {', '.join(columns)} -> {path}")
             return
@@ -81,10 +84,14 @@ def register(app: typer.Typer) -> None:
         for _ in spec.steps:
             step_storage = storage.step()
         output = step_storage.output_path()
+        from mmscore.io.outputs import prepare_outputs
+
+        prepare_outputs([output], [storage.first_entry_file_name])  # before any operator loads a model
         steps = [(build_operator(step.name, step.args), step.run) for step in spec.steps]
         result = run_engine(steps, spec.storage["first_entry_file_name"], output, engine=engine, address=address,
                             num_workers=num_workers, num_gpus_per_worker=num_gpus_per_worker,
-                            shard_size=shard_size, output_dir=output_dir, overwrite=overwrite)
+                            shard_size=shard_size, output_dir=output_dir, overwrite=overwrite,
+                            stall_timeout=stall_timeout)
         console.print(f"[bold]{engine} engine[/bold]: {result.rows} rows in {result.shards} shard(s) "
                       f"({result.shards_run} run now, {result.shards - result.shards_run} resumed), "
                       f"{result.failed} row(s) with errors -> {result.output}")

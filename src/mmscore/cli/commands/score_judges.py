@@ -131,6 +131,9 @@ TaskTypes = Annotated[
     Optional[list[str]], typer.Option("--task-type", help="Only these task types (repeatable).")
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Exit 1 if any task failed.")]
+AllowTruncated = Annotated[bool, typer.Option(
+    "--allow-truncated", help="Judge the last frames that decode of a truncated video (recorded in the scoring) "
+    "instead of failing the task.")]
 
 
 def _run(kind: str, options: dict[str, Any]) -> None:
@@ -171,12 +174,17 @@ def _run(kind: str, options: dict[str, Any]) -> None:
         scorer.workers = options["concurrency"]
         subdir = cls.output_subdir or scorer.id
         out = resolve_output_dir(scorer_folder_under(options["output_dir"], subdir), subdir, options["data_dir"])
+    scorer.allow_truncated = options["allow_truncated"]
     _execute(scorer, out, options)
 
 
 def _execute(scorer: Any, out: Path, options: dict[str, Any]) -> None:
     import asyncio
     import time
+
+    from mmscore.io.outputs import check_writable_dir
+
+    check_writable_dir(out)
 
     from rich.console import Console
     from rich.progress import TextColumn
@@ -307,6 +315,7 @@ def _command(kind: str, help_text: str):
         model_filter: Models = None,
         task_type: TaskTypes = None,
         strict: Strict = False,
+        allow_truncated: AllowTruncated = False,
     ) -> None:
         _run(kind, dict(locals()))
 
@@ -370,6 +379,7 @@ def register(app: typer.Typer) -> None:
         model_filter: Models = None,
         task_type: TaskTypes = None,
         strict: Strict = False,
+        allow_truncated: AllowTruncated = False,
     ) -> None:
         options = dict(locals())
         _run(options.pop("spec"), options)

@@ -17,6 +17,8 @@ def _encoder(ctx):
     try:
         return load_clip(spec, device=ctx.device), spec, None
     except ModelError as exc:
+        if ctx.model:  # the user asked for this model: do not hide the problem
+            raise
         from mmscore.fixtures.models import save_tiny_clip_hf
 
         folder = save_tiny_clip_hf(ctx.workspace / "image_text" / "tiny-random-clip", seed=0)

@@ -20,8 +20,8 @@ def run(ctx) -> list[str]:
     table = atomic_write_bytes(folder / "captions.jsonl", source)
     spec = {
         "storage": {
-            "first_entry_file_name": str(table),
-            "cache_path": str(folder / "cache"),
+            "first_entry_file_name": table.name,  # relative to the YAML file, which sits beside it
+            "cache_path": "cache",
             "file_name_prefix": "demo",
             "cache_type": "jsonl",
         },

@@ -1,0 +1,58 @@
+"""Periodic held-out evaluation during training with the project's evaluation suite:
+SPECS Pos/Neg/Avg and text↔image R@1 (each image's longest caption)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from mmscore.evaluation.datasets import RetrievalSet, SpecificitySet, load_specificity_set
+from mmscore.models.clip import ClipEncoder
+from mmscore.models.preprocess import ClipImageTransform
+from mmscore.training.engine import Evaluator
+from mmscore.training.model import TrainableClip
+
+
+def training_encoder(model: TrainableClip, batch_size: int = 64) -> ClipEncoder:
+    """The model being trained, seen through the scoring encoder (same tokenizer and transform)."""
+    device = next(model.parameters()).device
+    return ClipEncoder(model.clip, model.arch, name="in-training", fingerprint="in-training", device=device,
+                       dtype=next(model.parameters()).dtype, batch_size=batch_size,
+                       transform=ClipImageTransform(model.arch.image_size))
+
+
+def retrieval_view(dataset: SpecificitySet) -> RetrievalSet:
+    captions = [caps[-1] for caps in dataset.captions]
+    names = [str(i) for i in range(len(captions))]
+    return RetrievalSet(dataset.name, dataset.images, names, captions, list(range(len(captions))))
+
+
+def specificity_evaluator(dataset: SpecificitySet, batch_size: int = 64) -> Evaluator:
+    from mmscore.evaluation.retrieval import evaluate_retrieval
+    from mmscore.evaluation.specificity import evaluate_specificity
+
+    retrieval = retrieval_view(dataset)
+
+    def evaluate(model: TrainableClip) -> dict[str, float]:
+        encoder = training_encoder(model, batch_size)
+        spec: dict[str, Any] = evaluate_specificity(encoder, dataset, batch_size=batch_size, workers=0)
+        ret = evaluate_retrieval(encoder, retrieval, ks=(1,), batch_size=batch_size, workers=0)
+        return {"pos": spec["Pos"], "neg": spec["Neg"], "avg": spec["Avg"],
+                "t2i_r1": ret["t2i_R@1"], "i2t_r1": ret["i2t_R@1"]}
+
+    return evaluate
+
+
+def load_evaluator(path: str | os.PathLike[str], limit: int | None = None, batch_size: int = 64) -> Evaluator:
+    return specificity_evaluator(load_specificity_set(path, split="test", limit=limit), batch_size)
+
+
+def specificity_set_from_rows(rows: list[dict[str, Any]], name: str = "held-out") -> SpecificitySet:
+    """An in-memory held-out set from SPECS-layout rows (pictures as uint8 arrays or paths)."""
+    from mmscore.io.images import image_from_array
+
+    def source(image: Any) -> Any:
+        return (lambda: image_from_array(image)) if hasattr(image, "shape") else image
+
+    return SpecificitySet(name, [source(r["image"]) for r in rows], [list(r["captions"]) for r in rows],
+                          [list(r["neg_captions"]) for r in rows])
