@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import pickle
 import queue
 import threading
@@ -184,6 +185,8 @@ def run_ray(job: Job, *, address: str | None = None, num_workers: int | None = N
         raise ConfigError(f"stall_timeout must be > 0 seconds; got {stall_timeout}")
     if not job.pending:
         return finish_job(job, "ray", 0)
+    # Ray's tqdm bar manager would replace builtins.print in the caller's process (seen after a lost node)
+    os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
     started_ray = not ray.is_initialized()
     if started_ray:
         ray.init(address="local" if address in (None, "local") else address, include_dashboard=False,
