@@ -1,29 +1,34 @@
-"""EMScore end-to-end speed: mmscore vs a reference-style pipeline vs the encoder-bound limit.
+"""EMScore end-to-end speed, as a user runs it: mmscore vs the encoder-bound limit (vs a baseline).
 
 Model: a random-weight CLIP shaped like OpenAI ViT-B/32 (vision 12 layers, width 768, patch 32,
-224 px; text 12 layers, width 512; 512-d embeddings), built here from a transformers CLIPConfig
-(no download). Data: synthetic 10-second 640x360 30 fps H.264 videos (x264 defaults: a keyframe
-every 250 frames unless ``--gop`` says otherwise) with one candidate and two references each;
-sampling one frame per second.
+224 px; text 12 layers, width 512; 512-d embeddings), built from a transformers CLIPConfig and
+saved with ``save_pretrained`` (no download). Data: synthetic 10-second 640x360 30 fps H.264
+videos (x264 defaults: a keyframe every 250 frames unless ``--gop`` says otherwise) with one
+candidate and two references each, in a JSON-lines table; sampling one frame per second.
 
-* baseline: what the reference implementations do: decode every frame sequentially and convert
-  it to RGB, keep the sampled ones, encode one frame at a time and one text at a time, then score;
-* mmscore: ``EMScoreEval(every_n_seconds=1).score_dataframe`` (threads decode + preprocess while
-  the encoder runs large batches; video cache disabled so every video is decoded);
-* limit: the same encoder on already preprocessed pixels and all texts in large batches — the
-  time nothing else could beat on this machine.
+Each contender is a fresh process, timed from start to exit (``benchmarks/endtoend.py``):
 
-Run: ``python benchmarks/bench_emscore.py [--videos 20] [--gop 250] [--seconds 10]``.
-Prints frames/s, the speed-up over the baseline and the fraction of the encoder-bound limit
-reached (limit time / mmscore time; 1.0 means decoding, preprocessing, idf and scoring are fully
-hidden behind the encoder). Not part of the test suite.
+* mmscore: ``EMScoreEval(every_n_seconds=1, clip_model_path=DIR).run(FileStorage(table).step())``
+  — imports, model loading, reading and writing the table, decoding, encoding, idf and scoring
+  (video cache disabled so every video is decoded);
+* limit: ``load_clip(DIR)`` then the same frames, already decoded and preprocessed, and all the
+  distinct texts (token level) in large batches — model loading plus encoding alone, what
+  nothing that still has to read the videos could beat (loading its pixel file is subtracted);
+* baseline (``--baseline``, in this process): what the reference implementations do: decode
+  every frame sequentially and convert it to RGB, keep the sampled ones, encode one frame and
+  one text at a time, then score.
+
+Run: ``python benchmarks/bench_emscore.py [--videos 12] [--rounds 2] [--gop 250] [--baseline]``.
+Prints each round's times and mmscore / limit (goal <= 1.15). Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,19 +42,8 @@ COLORS = ["red", "green", "blue", "yellow", "purple", "white"]
 DIRECTIONS = ["right", "left", "up", "down"]
 
 
-def build_vit_b32_encoder(batch_size: int = 64):
-    """A random ViT-B/32-shaped ``ClipEncoder`` (fixed seed)."""
-    from mmscore.models.architecture import architecture_from_hf_config
-    from mmscore.models.clip import ClipEncoder
-    from mmscore.models.preprocess import ClipImageTransform
-    from mmscore.testing.models import build_clip_from_config, vit_b32_config
-
-    config = vit_b32_config()
-    model = build_clip_from_config(config, seed=0)
-    arch = architecture_from_hf_config(config)
-    return ClipEncoder(model, arch, name="random-vit-b32", fingerprint="bench:random-vit-b32:seed0",
-                       device=torch.device("cpu"), dtype=torch.float32, batch_size=batch_size,
-                       transform=ClipImageTransform(arch.image_size))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from endtoend import child_env, compare, print_ratios, run_child, save_vit_b32  # noqa: E402
 
 
 def make_videos(folder: Path, count: int, seconds: int, gop: int | None) -> list[Path]:
@@ -76,13 +70,6 @@ def make_table(paths: list[Path]) -> pd.DataFrame:
                           f"over a black screen in video {i}"],
         })
     return pd.DataFrame(rows)
-
-
-def timed(fn, *args):
-    """(result, wall seconds, CPU seconds of this process over all threads)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = fn(*args)
-    return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def run_baseline(encoder, df: pd.DataFrame, every_seconds: float) -> int:
@@ -115,13 +102,6 @@ def run_baseline(encoder, df: pd.DataFrame, every_seconds: float) -> int:
     return n_frames
 
 
-def run_mmscore(encoder, df: pd.DataFrame, every_seconds: float) -> pd.DataFrame:
-    from mmscore.operators.emscore import EMScoreEval
-
-    evaluator = EMScoreEval(every_n_seconds=every_seconds).configure(encoder=encoder, cache_dir=False)
-    return evaluator.score_dataframe(df)
-
-
 def limit_inputs(encoder, df: pd.DataFrame, every_seconds: float) -> tuple[torch.Tensor, list[str]]:
     """The sampled frames, already preprocessed, and the distinct texts (prepared before timing)."""
     from mmscore.io.media import sample_frames
@@ -132,62 +112,77 @@ def limit_inputs(encoder, df: pd.DataFrame, every_seconds: float) -> tuple[torch
     return pixels, texts
 
 
-def run_limit(encoder, pixels: torch.Tensor, texts: list[str]) -> int:
-    """Encoder only: the sampled frames and all texts in large batches."""
-    encoder.encode_pixels(pixels)
-    encoder.encode_texts(texts, return_tokens=True)
-    return len(pixels)
+def child(argv: list[str]) -> None:
+    """One timed contender in this fresh process; prints its JSON report last."""
+    kind, model, data = argv[0], argv[1], Path(argv[2])
+    if kind == "limit":
+        from mmscore.models.clip import load_clip
+
+        encoder = load_clip(model, batch_size=64)
+        started = time.perf_counter()
+        pixels = torch.load(data / "pixels.pt")
+        texts = json.loads((data / "texts.json").read_text())
+        excluded = time.perf_counter() - started
+        encoder.encode_pixels(pixels)
+        encoder.encode_texts(texts, return_tokens=True)
+        print(json.dumps({"excluded_s": excluded, "frames": len(pixels)}))
+        return
+    from mmscore.io.storage import FileStorage
+    from mmscore.io.tables import read_table
+    from mmscore.operators.emscore import EMScoreEval
+
+    storage = FileStorage(str(data / "table.jsonl"), cache_path=str(data / "out"), cache_type="jsonl")
+    step = storage.step()
+    EMScoreEval(every_n_seconds=float(argv[3]), clip_model_path=model).configure(cache_dir=False).run(step)
+    failed = int(read_table(step.output_path())["emscore_error"].notna().sum()) if kind == "check" else 0
+    print(json.dumps({"failed": failed}))
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--videos", type=int, default=20)
+    parser.add_argument("--videos", type=int, default=12)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--gop", type=int, default=None, help="keyframe interval (default: x264's 250)")
     parser.add_argument("--every-n-seconds", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--baseline", action="store_true", help="also time the reference-style pipeline")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     print(f"torch threads: {torch.get_num_threads()}, cpu count: {os.cpu_count()}, "
           f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    encoder = build_vit_b32_encoder()
     every = args.every_n_seconds
     with tempfile.TemporaryDirectory(prefix="bench-emscore-") as tmp:
-        t0 = time.perf_counter()
-        paths = make_videos(Path(tmp), args.videos, args.seconds, args.gop)
-        print(f"made {len(paths)} videos of {args.seconds} s (640x360, 30 fps, gop {args.gop or 'x264 default'}) "
-              f"in {time.perf_counter() - t0:.1f} s")
-        df = make_table(paths)
-        # warm-up (allocator, kernels) so no contender pays first-call costs
-        encoder.encode_pixels(torch.zeros(2, 3, 224, 224))
-        encoder.encode_texts(["warm up"], return_tokens=True)
-        pixels, texts = limit_inputs(encoder, df, every)
+        from mmscore.io.tables import write_table
+        from mmscore.models.clip import load_clip
 
-        # interleaved, limit and mmscore twice: on a shared machine the minimum is the fair figure
-        runs: dict[str, list[tuple[float, float]]] = {"limit": [], "mmscore": [], "baseline": []}
-        frames, wall, cpu = timed(run_limit, encoder, pixels, texts)
-        runs["limit"].append((wall, cpu))
-        out, wall, cpu = timed(run_mmscore, encoder, df, every)
-        runs["mmscore"].append((wall, cpu))
-        base_frames, wall, cpu = timed(run_baseline, encoder, df, every)
-        runs["baseline"].append((wall, cpu))
-        _, wall, cpu = timed(run_limit, encoder, pixels, texts)
-        runs["limit"].append((wall, cpu))
-        _, wall, cpu = timed(run_mmscore, encoder, df, every)
-        runs["mmscore"].append((wall, cpu))
-    assert base_frames == frames, (base_frames, frames)
-    assert out["emscore_error"].isna().all()
-    best = {name: min(values) for name, values in runs.items()}
-    print(f"sampled frames: {frames} ({args.videos} videos), distinct texts: {len(texts)}")
-    print(f"{'pipeline':<10} {'wall s':>8} {'frames/s':>9} {'cpu s':>8}   all runs (wall/cpu)")
-    for name, (wall, cpu) in best.items():
-        every_run = ", ".join(f"{w:.2f}/{c:.2f}" for w, c in runs[name])
-        print(f"{name:<10} {wall:8.2f} {frames / wall:9.2f} {cpu:8.2f}   {every_run}")
-    limit, ours, base = best["limit"][0], best["mmscore"][0], best["baseline"][0]
-    print(f"speed-up over baseline: {base / ours:.2f}x")
-    print(f"fraction of the encoder-bound limit reached: {limit / ours:.2f} "
-          f"(mmscore time = {ours / limit:.2f}x the limit)")
-    print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        data = Path(tmp)
+        model = save_vit_b32(data / "vit-b32")
+        paths = make_videos(data, args.videos, args.seconds, args.gop)
+        df = make_table(paths)
+        write_table(df, data / "table.jsonl")
+        encoder = load_clip(model, batch_size=64)
+        pixels, texts = limit_inputs(encoder, df, every)
+        torch.save(pixels, data / "pixels.pt")
+        (data / "texts.json").write_text(json.dumps(texts))
+        print(f"{len(paths)} videos of {args.seconds} s (640x360, 30 fps, gop {args.gop or 'x264 default'}), "
+              f"{len(pixels)} sampled frames, {len(texts)} distinct texts")
+        script, env = Path(__file__).resolve(), child_env(data / "cache")
+        contenders = {"limit": ["limit", str(model), tmp], "mmscore": ["mmscore", str(model), tmp, str(every)]}
+        times = compare(script, contenders, args.rounds, env)
+        assert run_child(script, ["check", str(model), tmp, str(every)], env)[1]["failed"] == 0
+        if args.baseline:
+            wall = time.perf_counter()
+            frames = run_baseline(encoder, df, every)
+            times["baseline"] = [time.perf_counter() - wall] * args.rounds
+            assert frames == len(pixels), (frames, len(pixels))
+    print_ratios(times)
+    if args.baseline:
+        print(f"speed-up over the baseline (model already loaded there): "
+              f"{times['baseline'][0] / min(times['mmscore']):.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,27 +1,32 @@
-"""Image–text scoring speed: mmscore's batched operator vs DataFlow-style row-by-row vs the encoder limit.
+"""Image–text scoring speed, as a user runs it: mmscore's operator vs the encoder limit (vs row by row).
 
 Model: random weights shaped like OpenAI ViT-B/32 (vision 12 layers, width 768, patch 32, 224 px;
 text 12 layers, width 512; 512-d embeddings), built from a transformers ``CLIPConfig``, saved with
 ``save_pretrained`` into a temporary folder and loaded through ``load_clip`` (no download).
-Data: synthetic photo-like 640x480 JPEGs (gradients, shapes, mild noise) with one caption each.
+Data: synthetic photo-like 640x480 JPEGs (gradients, shapes, mild noise) with one caption each,
+in a JSON-lines table.
 
-* baseline: how DataFlow-MM's ``ImageLongCLIPEvaluator`` works: for each row open the image,
-  preprocess it, encode that one image and that one text, compute the score;
-* mmscore: ``ImageLongCLIPEvaluator.score_dataframe`` (worker threads decode + preprocess while
-  the encoder runs batches; texts are encoded while the first images decode);
-* limit: the same encoder on already preprocessed pixels and all texts in batches — what nothing
-  that still has to read the images could beat on this machine.
+Each contender is a fresh process, timed from start to exit (``benchmarks/endtoend.py``):
 
-Run: ``python benchmarks/bench_image_text.py [--images 128] [--batch-size 32] [--workers 2]``.
-Prints images/s, the speed-up over the baseline and mmscore's time over the limit (goal ≤ 1.15).
-Not part of the test suite.
+* mmscore: ``ImageLongCLIPEvaluator(DIR).run(FileStorage(table).step())`` — imports, model
+  loading, table I/O, image decoding (worker threads) and batched encoding;
+* limit: ``load_clip(DIR)`` then the same images, already decoded and preprocessed, and all the
+  texts in batches — model loading plus encoding alone (loading its pixel file is subtracted);
+* baseline (``--baseline``, in this process, model already loaded): how DataFlow-MM's
+  ``ImageLongCLIPEvaluator`` works: for each row open the image, encode that one image and that
+  one text, compute the score.
+
+Run: ``python benchmarks/bench_image_text.py [--images 128] [--batch-size 32] [--workers 2] [--rounds 2]``.
+Prints each round's times and mmscore / limit (goal <= 1.15). Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,14 +36,8 @@ import pandas as pd
 import torch
 
 os.environ.setdefault("MMSCORE_QUIET", "1")
-
-
-def save_vit_b32(folder: Path) -> Path:
-    """A random ViT-B/32-shaped CLIP in ``save_pretrained`` form (fixed seed)."""
-    from mmscore.testing.models import build_clip_from_config, vit_b32_config
-
-    build_clip_from_config(vit_b32_config(), seed=0).save_pretrained(folder)
-    return folder
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from endtoend import child_env, compare, print_ratios, run_child, save_vit_b32  # noqa: E402
 
 
 def make_images(folder: Path, n: int, seed: int = 0) -> list[Path]:
@@ -88,66 +87,76 @@ def baseline(encoder, paths: list[Path], texts: list[str]) -> list[float]:
     return scores
 
 
-def limit(encoder, pixels: torch.Tensor, texts: list[str]) -> None:
-    encoder.encode_pixels(pixels)
-    encoder.encode_texts(texts)
+def child(argv: list[str]) -> None:
+    """One timed contender in this fresh process; prints its JSON report last."""
+    kind, model, data, batch_size, workers = argv[0], argv[1], Path(argv[2]), int(argv[3]), int(argv[4])
+    if kind == "limit":
+        from mmscore.models.clip import load_clip
 
+        encoder = load_clip(model, batch_size=batch_size)
+        started = time.perf_counter()
+        pixels = torch.load(data / "pixels.pt")
+        texts = json.loads((data / "texts.json").read_text())
+        excluded = time.perf_counter() - started
+        encoder.encode_pixels(pixels)
+        encoder.encode_texts(texts)
+        print(json.dumps({"excluded_s": excluded}))
+        return
+    from mmscore.io.storage import FileStorage
+    from mmscore.io.tables import read_table
+    from mmscore.operators.image_text import ImageLongCLIPEvaluator
 
-def timed(fn, *args) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process over all its threads)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn(*args)
-    return time.perf_counter() - wall, time.process_time() - cpu
+    step = FileStorage(str(data / "table.jsonl"), cache_path=str(data / "out"), cache_type="jsonl").step()
+    ImageLongCLIPEvaluator(model, batch_size=batch_size, workers=workers).run(step)
+    scores = read_table(step.output_path())["longclip_score"].astype(float).tolist() if kind == "check" else []
+    print(json.dumps({"scores": scores}))
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N interleaved runs for each variant")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved timed rounds")
+    parser.add_argument("--baseline", action="store_true", help="also time the row-by-row pipeline")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     from PIL import Image
 
+    from mmscore.io.tables import write_table
     from mmscore.models.clip import load_clip
-    from mmscore.operators.image_text import ImageLongCLIPEvaluator
 
+    print(f"torch threads: {torch.get_num_threads()}, images: {args.images} (640x480 JPEG), "
+          f"batch size {args.batch_size}, loader workers {args.workers}, "
+          f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        model_dir = save_vit_b32(tmp_path / "vit-b32")
-        paths = make_images(tmp_path, args.images)
+        data = Path(tmp)
+        model_dir = save_vit_b32(data / "vit-b32")
+        paths = make_images(data, args.images)
         texts = captions(args.images)
+        write_table(pd.DataFrame({"image_path": [str(p) for p in paths], "text": texts}), data / "table.jsonl")
         encoder = load_clip(model_dir, device="cpu", batch_size=args.batch_size)
-        print(f"torch threads: {torch.get_num_threads()}, images: {args.images} (640x480 JPEG), "
-              f"batch size {args.batch_size}, loader workers {args.workers}")
-
-        pixels = encoder.preprocess([Image.open(p).convert("RGB") for p in paths])
-        encoder.encode_pixels(pixels[:8])  # warm-up
-        operator = ImageLongCLIPEvaluator(str(model_dir), batch_size=args.batch_size,
-                                          workers=args.workers).use_encoder(encoder)
-        table = pd.DataFrame({"image_path": [str(p) for p in paths], "text": texts})
-        # interleaved repeats, best of each: both variants see the same (shared-machine) load
-        limit_runs, ours_runs = [], []
-        for _ in range(args.repeat):
-            limit_runs.append(timed(limit, encoder, pixels, texts))
-            ours_runs.append(timed(operator.score_dataframe, table, Path, "image_path", "text", "s"))
-        (t_limit, cpu_limit), (t_ours, cpu_ours) = min(limit_runs), min(ours_runs)
-        ours = operator.score_dataframe(table, Path, "image_path", "text", "s")["s"].to_numpy(dtype=float)
-
-        n_base = min(args.images, 48)  # row by row is slow; time a prefix and scale per image
-        t_base = timed(baseline, encoder, paths[:n_base], texts[:n_base])[0] * args.images / n_base
+        torch.save(encoder.preprocess([Image.open(p).convert("RGB") for p in paths]), data / "pixels.pt")
+        (data / "texts.json").write_text(json.dumps(texts))
+        script, env = Path(__file__).resolve(), child_env(data / "cache")
+        common = [str(model_dir), tmp, str(args.batch_size), str(args.workers)]
+        times = compare(script, {"limit": ["limit", *common], "mmscore": ["mmscore", *common]}, args.rounds, env)
+        ours = np.asarray(run_child(script, ["check", *common], env)[1]["scores"])
         base = np.asarray(baseline(encoder, paths[:4], texts[:4]))
         assert np.allclose(base, ours[:4], atol=1e-5), (base, ours[:4])
-
-    rows = [("baseline (row by row, DataFlow-MM style)", t_base), ("mmscore operator (batched + prefetch)", t_ours),
-            ("encoder-bound limit (pixels ready, batched)", t_limit)]
-    for name, seconds in rows:
-        print(f"{name:46s} {seconds:7.2f} s  {args.images / seconds:7.1f} images/s")
-    print(f"speed-up over baseline: {t_base / t_ours:.2f}x   mmscore / limit: {t_ours / t_limit:.3f} (goal <= 1.15)")
-    print(f"CPU seconds: mmscore {cpu_ours:.1f}, limit {cpu_limit:.1f} (the difference is image decoding and "
-          f"preprocessing; on a loaded machine it cannot all hide behind the encoder)")
+        if args.baseline:
+            n_base = min(args.images, 48)  # row by row is slow; time a prefix and scale per image
+            started = time.perf_counter()
+            baseline(encoder, paths[:n_base], texts[:n_base])
+            times["baseline"] = [(time.perf_counter() - started) * args.images / n_base] * args.rounds
+    print_ratios(times)
+    if args.baseline:
+        print(f"speed-up over the baseline (model already loaded there): "
+              f"{times['baseline'][0] / min(times['mmscore']):.2f}x")
 
 
 if __name__ == "__main__":

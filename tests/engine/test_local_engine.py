@@ -62,21 +62,19 @@ def test_emscore_shards_equal_whole_table_run(tmp_path: Path, tiny_clip_hf_dir: 
     # the first pass's corpus: every reference of the table flattened, as the official code
     from tests.engine.conftest import CAPTIONS
 
-    from mmscore.engine.adapters import adapter_for
-
     expected = []
     for i in range(7):
         expected += [CAPTIONS[(i + 1) % 6], CAPTIONS[(i + 2) % 6]] if i % 2 == 0 else [CAPTIONS[(i + 3) % 6]]
     # the driver's first pass: idf over that corpus (BERTScore-style, pad id 0 counted, EOT = mean)
     operator = _emscore(tiny_clip_hf_dir)
     encoder = operator.load()
-    state = adapter_for(operator).prepare(table, encoder)
+    state = operator.prepare(table, operator.keys())
     documents = [set(row) for row in encoder.tokenize(expected).ids.tolist()]
     vocabulary = set().union(*documents)
     n_docs = len(documents)
     want = {t: math.log((n_docs + 1) / (sum(t in d for d in documents) + 1)) for t in vocabulary}
     want[max(vocabulary)] = sum(want.values()) / len(want)
-    got = state["idf_table"]
+    got = state.idf
     assert got.corpus_size == n_docs and got.default == pytest.approx(math.log(n_docs + 1))
     assert set(got.weights) == set(want)
     assert all(got.weights[t] == pytest.approx(want[t], abs=1e-12) for t in want)

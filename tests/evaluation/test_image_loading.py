@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from mmscore.errors import MediaError
-from mmscore.evaluation.encoding import encode_image_sources
 from mmscore.io.images import iter_image_batches, load_image
+from mmscore.models.encoding import encode_image_sources
 from mmscore.testing.media import make_corrupt_file, make_image
 
 

@@ -300,7 +300,7 @@ def test_odd_images_match_the_openai_transform_on_every_path(formats77, encoders
     """Pixels and embeddings of non-RGB / non-square images equal the OpenAI transform (RGB conversion
     after the crop) whether given as PIL images, as files to encode_images, or through the batched
     operator/evaluation loader (which used to convert to RGB before resizing)."""
-    from mmscore.evaluation.encoding import encode_image_sources
+    from mmscore.models.encoding import encode_image_sources
 
     sd = torch.load(formats77["openai"], weights_only=True)
     enc = encoders77["openai"]

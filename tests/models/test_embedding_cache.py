@@ -1,59 +1,80 @@
-"""The on-disk embedding cache returns identical vectors without recomputing."""
+"""The one embedding cache: a hit needs the same file identity, sampling and model namespace."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
-import pytest
 import torch
 
-from mmscore.models.clip import load_clip
-from mmscore.models.embedding_cache import EmbeddingCache, hash_array, hash_image_input, make_key
+from mmscore.models.embedding_cache import EmbeddingCache, cache_key, file_identity
+from mmscore.models.encoding import VideoEmbedding
 
 
-def test_get_or_compute_counts_and_persists(tmp_path):
+def _entry() -> dict[str, np.ndarray]:
+    return VideoEmbedding(torch.arange(6, dtype=torch.float32).reshape(3, 2), [0, 5, 10], [0.0, 0.5, 1.0],
+                          10.0).arrays()
+
+
+def test_hit_only_for_same_file_sampling_and_model(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"0123456789")
+    cache = EmbeddingCache(tmp_path / "cache")
+    key = cache_key(video, "every_n_seconds=1", "fp1|float32|pre|tok")
+    cache.put(key, _entry())
+    got = VideoEmbedding.from_arrays(cache.get(cache_key(video, "every_n_seconds=1", "fp1|float32|pre|tok")))
+    assert got.embeddings.tolist() == [[0, 1], [2, 3], [4, 5]] and got.indices == [0, 5, 10]
+    assert got.timestamps == [0.0, 0.5, 1.0] and got.fps == 10.0
+    assert cache.get(cache_key(video, "every_n_seconds=2", "fp1|float32|pre|tok")) is None  # other sampling
+    assert cache.get(cache_key(video, "every_n_seconds=1", "fp2|float32|pre|tok")) is None  # other model
+    assert (cache.hits, cache.misses) == (1, 2)
+    # the same path through another spelling is the same file
+    assert cache_key(tmp_path / "." / "v.mp4", "s", "n") == cache_key(video, "s", "n")
+    # content changed (size) or touched (mtime): a new key, the old entry is never read
+    stat = video.stat()
+    os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert cache.get(cache_key(video, "every_n_seconds=1", "fp1|float32|pre|tok")) is None
+    video.write_bytes(b"01234567890")
+    assert file_identity(video)[1] == 11
+    assert cache_key(video, "every_n_seconds=1", "fp1|float32|pre|tok") != key
+    assert cache_key(tmp_path / "gone.mp4", "s", "n") is None and cache.get(None) is None
+
+
+def test_unreadable_entry_is_a_miss_and_a_read_only_cache_never_fails(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    cache = EmbeddingCache(tmp_path / "cache")
+    key = cache_key(video, "s", "n")
+    cache.put(key, _entry())
+    (tmp_path / "cache" / key[:2] / f"{key}.npz").write_bytes(b"not an npz")
+    assert cache.get(key) is None and cache.misses == 1
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    EmbeddingCache(blocked).put(key, _entry())  # logged, not raised
+
+
+def test_fingerprint_remembered_by_file_identity(tmp_path: Path, tiny_clip_hf_dir: Path, monkeypatch) -> None:
+    import shutil
+
+    import mmscore.models.clip as clip
+
+    monkeypatch.setenv("MMSCORE_CACHE_DIR", str(tmp_path / "cache"))
+    model = Path(shutil.copytree(tiny_clip_hf_dir, tmp_path / "model"))
+    first = clip.load_clip(model).fingerprint
+    clip._LOADED.clear()
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("weights hashed again")
+
+    real = clip.weights_fingerprint
+    monkeypatch.setattr(clip, "weights_fingerprint", no_hashing)
+    assert clip.load_clip(model).fingerprint == first  # a fresh load reads it back
+    clip._LOADED.clear()
+    weights = model / "model.safetensors"
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # touched: hashed again
+    monkeypatch.setattr(clip, "weights_fingerprint", real)
     calls = []
-
-    def compute(indices):
-        calls.append(list(indices))
-        return np.array([[float(i), 2.0 * i] for i in indices], dtype=np.float32)
-
-    path = tmp_path / "emb.sqlite"
-    with EmbeddingCache(path) as cache:
-        out = cache.get_or_compute(["a", "b", "a", "c"], compute)
-        assert calls == [[0, 1, 3]]  # the duplicate "a" is computed once
-        assert out.tolist() == [[0, 0], [1, 2], [0, 0], [3, 6]]
-        again = cache.get_or_compute(["c", "a"], compute)
-        assert calls == [[0, 1, 3]] and again.tolist() == [[3, 6], [0, 0]]
-        assert (cache.hits, cache.misses) == (2, 3) and len(cache) == 3
-    with EmbeddingCache(path) as reopened:  # persisted on disk
-        assert reopened.get_or_compute(["b"], compute).tolist() == [[1, 2]] and len(calls) == 1
-        with pytest.raises(ValueError, match="returned shape"):
-            reopened.get_or_compute(["new"], lambda idx: np.zeros((2, 2)))
-
-
-def test_keys_depend_on_content_and_namespace():
-    a = np.zeros((2, 2, 3), dtype=np.uint8)
-    assert hash_array(a) != hash_array(a.reshape(3, 2, 2))  # same bytes, other shape
-    assert hash_image_input(a) == hash_image_input(a.copy())
-    assert make_key("enc1", "image", "h") != make_key("enc2", "image", "h") != make_key("enc1", "text", "h")
-
-
-def test_encoder_uses_the_cache(formats77, rgb_batch, tmp_path, monkeypatch):
-    plain = load_clip(formats77["openai"])
-    enc = load_clip(formats77["openai"], cache=tmp_path / "c.sqlite")
-    texts = ["a red square", "a blue circle"]
-    first_img, first_txt = enc.encode_images(rgb_batch), enc.encode_texts(texts)
-    torch.testing.assert_close(first_img, plain.encode_images(rgb_batch), atol=1e-6, rtol=0)
-    torch.testing.assert_close(first_txt, plain.encode_texts(texts), atol=1e-6, rtol=0)
-
-    def boom(*args, **kwargs):
-        raise AssertionError("recomputed")
-
-    monkeypatch.setattr(enc, "_encode_items", boom)
-    monkeypatch.setattr(enc, "_run_text", boom)
-    assert torch.equal(enc.encode_images(rgb_batch), first_img)
-    assert torch.equal(enc.encode_texts(list(reversed(texts))), first_txt.flip(0))
-    # another model (other fingerprint) never reads these vectors
-    other = load_clip(formats77["torchscript"], heads=1, cache=enc.cache)
-    assert other.cache_namespace != enc.cache_namespace
-    assert not torch.allclose(other.encode_texts(texts), first_txt)
+    monkeypatch.setattr(clip, "weights_fingerprint", lambda *a: calls.append(1) or real(*a))
+    assert clip.load_clip(model).fingerprint == first and calls == [1]

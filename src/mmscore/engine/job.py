@@ -1,8 +1,9 @@
 """The driver side of a sharded job, shared by the local and the Ray engine.
 
 ``prepare_job`` reads the input table, checks columns, pins the job description in the output
-folder (operators and their settings, model fingerprints, input fingerprint, shard size), runs
-each step's whole-table first pass (EMScore's idf corpus) and lists the shards still to do.
+folder (operators and their ``settings()``, model fingerprints, input fingerprint, shard size),
+runs each operator's ``prepare`` over the whole table (EMScore's idf) and lists the shards still
+to do.
 ``score_shard`` is the one function both engines call on a shard, so they cannot drift apart.
 ``finish_job`` merges the completed shards, in input order, into the output table.
 """
@@ -20,31 +21,26 @@ from typing import Any
 import pandas as pd
 
 from mmscore.engine import DEFAULT_SHARD_SIZE
-from mmscore.engine.adapters import StepAdapter, adapter_for
+from mmscore.engine.adapters import Step, adapter_for
 from mmscore.engine.shards import ROW_ID, ShardPlan, ShardStore, table_fingerprint, with_row_ids
 from mmscore.errors import ConfigError, InputError
 from mmscore.io.atomic import atomic_write_json
-from mmscore.io.storage import resolve_media_path
 from mmscore.io.tables import read_table, require_columns, write_table
+from mmscore.operators.contract import TableResolver
 
 logger = logging.getLogger(__name__)
 
-JOB_FORMAT = 1
+#: 2: steps pinned by the operators' explicit settings() (1: their attributes)
+JOB_FORMAT = 2
 
 
-@dataclass(frozen=True)
-class MediaResolver:
-    """Relative media paths against the cwd, then the input table's folder (as the commands do)."""
-
-    base_dir: str
-
-    def __call__(self, value: str) -> Path:
-        return resolve_media_path(value, self.base_dir)
+#: relative media paths against the cwd, then the input table's folder (as the commands do)
+MediaResolver = TableResolver
 
 
 @dataclass
 class Job:
-    steps: list[StepAdapter]
+    steps: list[Step]
     table: pd.DataFrame
     plan: ShardPlan
     store: ShardStore
@@ -54,7 +50,7 @@ class Job:
     image_sizes: list[int | None]
     #: the steps before the whole-table state was applied: what CPU decoding tasks need (an idf
     #: corpus of millions of sentences need not travel to every decoding task)
-    decoders: list[StepAdapter] = field(default_factory=list)
+    decoders: list[Step] = field(default_factory=list)
     pending: list[int] = field(default_factory=list)
 
     def shard(self, index: int) -> pd.DataFrame:
@@ -101,20 +97,6 @@ def default_shard_dir(output: Path) -> Path:
     return output.with_name(output.name + ".shards")
 
 
-def probe_encoder(step: StepAdapter) -> Any:
-    """The step's encoder on the CPU of the driver: its fingerprint pins the job, its input size
-    drives frame cropping in CPU tasks. Weights are memoised by ``load_clip``."""
-    spec = step.model_spec()
-    if spec is None:
-        return None
-    preloaded = getattr(step.operator, "_encoder", None)
-    if preloaded is not None:
-        return preloaded
-    from mmscore.models.clip import load_clip
-
-    return load_clip(spec, device="cpu", batch_size=1)
-
-
 def prepare_job(
     steps: Sequence[StepSpec], table_path: str | os.PathLike[str], output: str | os.PathLike[str], *,
     shard_size: int = DEFAULT_SHARD_SIZE, output_dir: str | os.PathLike[str] | None = None,
@@ -128,22 +110,21 @@ def prepare_job(
     for adapter in adapters:
         require_columns(df, adapter.required_columns(), where=str(table_path))
     shard_dir = Path(output_dir) if output_dir is not None else default_shard_dir(output)
-    encoders = [probe_encoder(adapter) for adapter in adapters]
+    models = [adapter.model_info() for adapter in adapters]
     description = {
         "format": JOB_FORMAT,
         "steps": [adapter.describe() for adapter in adapters],
-        "models": [getattr(encoder, "fingerprint", None) for encoder in encoders],
+        "models": [fingerprint for fingerprint, _ in models],
         "input": table_fingerprint(df),
         "rows": len(df),
         "shard_size": int(shard_size),
     }
     store = ShardStore(shard_dir)
     store.pin_job(description, overwrite=overwrite)
-    bound = [adapter.bind_state(adapter.prepare(df, encoder)) for adapter, encoder in zip(adapters, encoders,
-                                                                                          strict=True)]
+    bound = [adapter.bind_state(adapter.prepare(df)) for adapter in adapters]
     plan = ShardPlan(len(df), int(shard_size))
     job = Job(bound, with_row_ids(df), plan, store, MediaResolver(str(table_path.resolve().parent)), output,
-              description, [getattr(encoder, "image_size", None) for encoder in encoders], adapters)
+              description, [image_size for _, image_size in models], adapters)
     job.pending = store.pending(plan)
     done = plan.n_shards - len(job.pending)
     if done:
@@ -151,7 +132,7 @@ def prepare_job(
     return job
 
 
-def error_columns(df: pd.DataFrame, steps: Sequence[StepAdapter]) -> list[str]:
+def error_columns(df: pd.DataFrame, steps: Sequence[Step]) -> list[str]:
     """The error columns the steps add (each operator names its own)."""
     names = []
     for step in steps:
@@ -159,14 +140,14 @@ def error_columns(df: pd.DataFrame, steps: Sequence[StepAdapter]) -> list[str]:
     return names
 
 
-def failed_rows(df: pd.DataFrame, steps: Sequence[StepAdapter]) -> int:
+def failed_rows(df: pd.DataFrame, steps: Sequence[Step]) -> int:
     columns = error_columns(df, steps)
     if not columns or df.empty:
         return 0
     return int(df[columns].notna().any(axis=1).sum())
 
 
-def score_shard(steps: Sequence[StepAdapter], df: pd.DataFrame, resolve: MediaResolver,
+def score_shard(steps: Sequence[Step], df: pd.DataFrame, resolve: MediaResolver,
                 decoded: Sequence[Any] | None = None) -> pd.DataFrame:
     """Every step on one shard, in order; returns the row ids and the columns the steps wrote.
 
@@ -199,7 +180,7 @@ def merge_shards(job: Job) -> pd.DataFrame:
     return out
 
 
-def shard_extra(steps: Sequence[StepAdapter], df: pd.DataFrame, engine: str) -> dict[str, Any]:
+def shard_extra(steps: Sequence[Step], df: pd.DataFrame, engine: str) -> dict[str, Any]:
     """What a completion marker records beside the row count."""
     return {"failed": failed_rows(df, steps), "engine": engine, "signatures": [s.signature() for s in steps]}
 

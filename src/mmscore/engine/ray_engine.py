@@ -30,8 +30,8 @@ machine, or a shared file system on a cluster).
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
+import os
 import pickle
 import queue
 import threading
@@ -102,14 +102,7 @@ def choose_batch_size(device: str, requested: int) -> int:
 
 def _shippable(steps: list[Any]) -> list[Any]:
     """Copies of the steps without loaded models (each actor loads its own, once)."""
-    out = []
-    for step in steps:
-        clone = copy.copy(step)
-        clone.operator = copy.copy(step.operator)
-        if hasattr(clone.operator, "_encoder"):
-            clone.operator._encoder = None
-        out.append(clone)
-    return out
+    return [step.shippable() for step in steps]
 
 
 def _report(board: Any, method: str, *args: Any) -> None:
@@ -192,6 +185,8 @@ def run_ray(job: Job, *, address: str | None = None, num_workers: int | None = N
         raise ConfigError(f"stall_timeout must be > 0 seconds; got {stall_timeout}")
     if not job.pending:
         return finish_job(job, "ray", 0)
+    # Ray's tqdm bar manager would replace builtins.print in the caller's process (seen after a lost node)
+    os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
     started_ray = not ray.is_initialized()
     if started_ray:
         ray.init(address="local" if address in (None, "local") else address, include_dashboard=False,

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mmscore.evaluation.datasets import RetrievalSet
-from mmscore.evaluation.encoding import encode_image_sources, encode_texts
 from mmscore.metrics.retrieval import DEFAULT_KS, retrieval_recall
+from mmscore.models.encoding import encode_image_sources, encode_texts, truncated_count
 
 
 def evaluate_retrieval(
@@ -16,7 +16,7 @@ def evaluate_retrieval(
 ) -> dict[str, Any]:
     """R@K in both directions (percent). Captions longer than the encoder's context are
     truncated with EOT kept (the Urban1k protocol uses ``truncate=True``); the count is reported."""
-    truncated_before = int(getattr(encoder, "n_truncated", 0))
+    truncated_before = truncated_count(encoder)
     texts = encode_texts(encoder, dataset.captions, description="encoding captions")
     images = encode_image_sources(encoder, dataset.images, batch_size=batch_size, workers=workers)
     recall = retrieval_recall(images.require_all(), texts, dataset.text_to_image, ks=ks, block_size=block_size)
@@ -24,6 +24,6 @@ def evaluate_retrieval(
         "dataset": dataset.name,
         "n_images": len(dataset.images),
         "n_captions": len(dataset.captions),
-        "n_truncated": int(getattr(encoder, "n_truncated", 0)) - truncated_before,
+        "n_truncated": truncated_count(encoder) - truncated_before,
         **{key: 100.0 * value for key, value in recall.items()},
     }

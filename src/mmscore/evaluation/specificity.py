@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mmscore.evaluation.datasets import SpecificitySet
-from mmscore.evaluation.encoding import encode_image_sources, encode_texts
 from mmscore.metrics.clip_scores import specificity
+from mmscore.models.encoding import encode_image_sources, encode_texts, truncated_count
 
 
 def evaluate_specificity(
@@ -20,7 +20,7 @@ def evaluate_specificity(
     """
     flat_pos = [c for caps in dataset.captions for c in caps]
     flat_neg = [c for negs in dataset.negatives for c in negs]
-    truncated_before = int(getattr(encoder, "n_truncated", 0))
+    truncated_before = truncated_count(encoder)
     pos_emb = encode_texts(encoder, flat_pos, description="encoding captions")
     neg_emb = encode_texts(encoder, flat_neg, description="encoding negatives")
     image_emb = encode_image_sources(encoder, dataset.images, batch_size=batch_size, workers=workers).require_all()
@@ -37,6 +37,6 @@ def evaluate_specificity(
         "n_images": len(dataset.images),
         "n_scored": result.n_samples,
         "n_skipped": result.n_skipped,
-        "n_truncated": int(getattr(encoder, "n_truncated", 0)) - truncated_before,
+        "n_truncated": truncated_count(encoder) - truncated_before,
         **result.as_percent(),
     }

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 
 from mmscore.evaluation.datasets import ClassificationSet
-from mmscore.evaluation.encoding import encode_image_sources, encode_texts
 from mmscore.evaluation.templates import IMAGENET_TEMPLATES
 from mmscore.metrics.retrieval import class_embeddings_from_templates, classification_ranks, recall_at_k
+from mmscore.models.encoding import encode_image_sources, encode_texts
 
 
 def zeroshot_classifier(encoder: Any, class_names: Sequence[str], templates: Sequence[str],

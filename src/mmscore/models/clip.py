@@ -50,7 +50,7 @@ from mmscore.models.checkpoints import (
     openai_to_hf,
     read_checkpoint,
 )
-from mmscore.models.embedding_cache import EmbeddingCache, hash_image_input, hash_text, make_key
+from mmscore.models.fingerprints import remembered_fingerprint
 from mmscore.models.hub import ResolvedModel, resolve_spec
 from mmscore.models.preprocess import CLIP_MEAN, CLIP_STD, ClipImageTransform, image_items, to_pil
 from mmscore.models.tokenizer import VOCAB_SIZE, ClipTokenizer, TokenizedTexts, default_tokenizer
@@ -141,7 +141,6 @@ class ClipEncoder:
         tokenizer: ClipTokenizer | None = None,
         source: str = "",
         layout: str = "",
-        cache: EmbeddingCache | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
@@ -160,7 +159,6 @@ class ClipEncoder:
         self.image_size = arch.image_size
         self.embed_dim = arch.embed_dim
         self.n_truncated = 0
-        self.cache = cache  # optional EmbeddingCache used by encode_images / encode_texts
 
     # -- identity ---------------------------------------------------------------------------------
     @property
@@ -227,20 +225,13 @@ class ClipEncoder:
         """EOT-pooled projected text embeddings [N, D] (float32 CPU), or ``TextTokens`` with every token.
 
         Texts longer than the context keep their first ``context_length - 1`` tokens plus EOT; they are
-        counted in ``n_truncated`` and logged. With ``self.cache`` set, pooled embeddings of texts seen
-        before are read back (token-level outputs are always computed).
+        counted in ``n_truncated`` and logged.
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         tok = self.tokenize(texts)
         self._count_truncated(tok)
         if not return_tokens:
-            if self.cache is not None and len(tok.truncated):
-                keys = [make_key(self.cache_namespace, "text", hash_text(t)) for t in texts]
-                pooled = self.cache.get_or_compute(
-                    keys, lambda idx: self._run_text(tok, torch.tensor(idx))[0]
-                )
-            else:
-                pooled = self._run_text(tok, torch.arange(len(tok.truncated)))[0]
+            pooled = self._run_text(tok, torch.arange(len(tok.truncated)))[0]
             return F.normalize(pooled, dim=-1) if normalize else pooled
         pooled, tokens = self._run_text(tok, torch.arange(len(tok.truncated)), with_tokens=True)
         if normalize:
@@ -300,14 +291,10 @@ class ClipEncoder:
         """Image embeddings [N, D] (float32 CPU) from PIL images, paths, or a uint8 [N,H,W,3] RGB batch.
 
         Images are opened and preprocessed batch by batch, so only ``batch_size`` images are held as
-        pixels at once. With ``self.cache`` set, images already encoded (same content hash) are read back.
+        pixels at once.
         """
         items = image_items(images)
-        if self.cache is not None:
-            keys = [make_key(self.cache_namespace, "image", hash_image_input(x)) for x in items]
-            out = self.cache.get_or_compute(keys, lambda idx: self._encode_items([items[i] for i in idx]))
-        else:
-            out = self._encode_items(items)
+        out = self._encode_items(items)
         if not len(items):
             return torch.zeros(0, self.embed_dim)
         return F.normalize(out, dim=-1) if normalize else out
@@ -480,9 +467,8 @@ def _load_weights(
             raise ModelError(f"{source}: {exc}") from exc
     tokenizer = None if arch.vocab_size == VOCAB_SIZE else _folder_tokenizer(resolved, arch, source)
     model = _build_model(arch, sd, origin, source)
-    loaded = _Loaded(
-        model, arch, weights_fingerprint(model.state_dict(), arch), layout, tuple(mean), tuple(std), tokenizer
-    )
+    fingerprint = remembered_fingerprint((key[0], heads), lambda: weights_fingerprint(model.state_dict(), arch))
+    loaded = _Loaded(model, arch, fingerprint, layout, tuple(mean), tuple(std), tokenizer)
     while len(_LOADED) >= _LOADED_MAX:
         _LOADED.pop(next(iter(_LOADED)))
     _LOADED[key] = loaded
@@ -498,7 +484,6 @@ def load_clip(
     heads: int | tuple[int, int] | None = None,
     trust_pickle: bool = False,
     cache_dir: str | os.PathLike[str] | None = None,
-    cache: EmbeddingCache | str | os.PathLike[str] | None = None,
 ) -> ClipEncoder:
     """Load a CLIP-family encoder from any supported spec (see the module docstring).
 
@@ -506,7 +491,6 @@ def load_clip(
         hold; only needed for toy checkpoints without a config (see ``mmscore.models.architecture``).
     trust_pickle: allow ``.pt`` files that need arbitrary unpickling (only for files you trust).
     cache_dir: Hugging Face cache directory (default: the HF default / ``HF_HUB_CACHE``).
-    cache: an ``EmbeddingCache`` (or a path for one) reused across runs for pooled embeddings.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
@@ -539,6 +523,5 @@ def load_clip(
         transform=ClipImageTransform(arch.image_size, loaded.mean, loaded.std),
         source=resolved.origin,
         layout=loaded.layout,
-        cache=EmbeddingCache(cache) if isinstance(cache, (str, os.PathLike)) else cache,
         tokenizer=loaded.tokenizer,
     )

@@ -20,11 +20,16 @@ video_key='video_path', candidate_key='candidate', reference_key='reference')``;
   candidate gives null scores and a message in ``emscore_error``; other rows are scored; long
   captions are truncated (SOT + first 75 pieces + EOT) and counted, never fatal; multi-reference
   cells (a list, or a JSON list string) work; no NaN is ever written;
-* speed: the table's distinct texts are encoded once in batches; each distinct video is decoded
-  once (threads, seeking when keyframes allow) and its frames are encoded in large batches
-  shared across videos while the next videos decode; video embeddings are cached on disk
-  (``$MMSCORE_CACHE_DIR``, default ``~/.cache/mmscore``; key: path, size, mtime, sampling,
-  encoder fingerprint/precision/preprocessing), so re-scoring new captions does not decode again.
+* speed: each distinct video is decoded once (threads, seeking when keyframes allow) and its
+  frames are encoded in batches shared across videos while the next videos decode (the table's
+  distinct texts are encoded while the first videos decode); frame embeddings are kept in the
+  one embedding cache (``mmscore.models.embedding_cache``: ``$MMSCORE_CACHE_DIR``, default
+  ``~/.cache/mmscore``; key: path, size, mtime, sampling, encoder fingerprint/precision/
+  preprocessing), so re-scoring new captions does not decode again.
+
+The operator contract (``mmscore.operators.contract``): ``prepare`` computes the idf weights once
+over the whole table, ``score`` scores any subset of rows with them, so a sharded job scores
+exactly like one ``run()``.
 
 Options beyond the seed's constructor (idf, uniform-frame sampling, device, batch size, cache)
 are set with :meth:`EMScoreEval.configure`, keeping the constructor identical to DataFlow-MM's.
@@ -32,7 +37,8 @@ are set with :meth:`EMScoreEval.configure`, keeping the constructor identical to
 
 from __future__ import annotations
 
-import collections
+import contextlib
+import copy
 import dataclasses
 import hashlib
 import json
@@ -40,7 +46,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,17 +58,12 @@ import torch
 from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
 from mmscore.io.cells import caption_type_error, clean_text, text_lists
-from mmscore.io.media import (
-    SampledFrames,
-    SamplingSpec,
-    default_workers,
-    iter_sample_with_spec,
-    sampling_spec,
-    video_truncation,
-)
-from mmscore.io.storage_access import media_resolver
+from mmscore.io.media import SampledFrames, sample_with_spec, sampling_spec, video_truncation
 from mmscore.metrics import emscore as em
+from mmscore.models.embedding_cache import EmbeddingCache, default_cache_dir
+from mmscore.models.encoding import Encoder, VideoEmbedding, encode_sentences, encode_videos
 from mmscore.operators.base import Operator
+from mmscore.operators.contract import Media, RowError, ScoredRows, Settings, frozen_settings
 from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
@@ -71,209 +72,36 @@ DEFAULT_MODEL = CLIP_MODEL
 ERROR_COLUMN = "emscore_error"
 DETAILS_COLUMN = "frame_details"
 TRUNCATED_COLUMN = "video_truncated"
-#: texts encoded per forward chunk (token tensors are [chunk, context, D]: keep memory bounded)
-TEXT_CHUNK = 256
-_CACHE_VERSION = 1
 
 
-# ----------------------------------------------------------------------------- video cache
-@dataclass
-class VideoEmbedding:
-    """Normalised frame embeddings ``[K, D]`` of one video with where the frames were."""
-
-    embeddings: torch.Tensor
-    indices: list[int]
-    timestamps: list[float]
-    fps: float
-
-
-def default_cache_dir() -> Path:
-    root = os.environ.get("MMSCORE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "mmscore")
-    return Path(root) / "emscore-video"
-
-
-class VideoEmbeddingCache:
-    """One ``.npz`` per (video file state, sampling, encoder): frame embeddings + frame positions.
-
-    Not the shared vector cache: a video entry is a variable-size frame set with its indices and
-    timestamps. Writes are atomic; an unreadable entry is treated as a miss.
-    """
-
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
-        self.folder = Path(folder).expanduser()
-        self.hits = 0
-        self.misses = 0
-
-    @staticmethod
-    def key(path: Path, spec: SamplingSpec, namespace: str) -> str | None:
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        raw = json.dumps([_CACHE_VERSION, str(path.resolve()), stat.st_size, stat.st_mtime_ns, spec.key(), namespace])
-        return hashlib.sha256(raw.encode()).hexdigest()
-
-    def _file(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.npz"
-
-    def get(self, key: str | None) -> VideoEmbedding | None:
-        if key is None:
-            return None
-        file = self._file(key)
-        if not file.exists():
-            self.misses += 1
-            return None
-        try:
-            with np.load(file) as data:
-                value = VideoEmbedding(torch.from_numpy(data["embeddings"].astype(np.float32)),
-                                       data["indices"].astype(int).tolist(), data["timestamps"].astype(float).tolist(),
-                                       float(data["fps"]))
-        except (OSError, ValueError, KeyError) as exc:
-            logger.warning("ignoring unreadable cache entry %s (%s)", file, exc)
-            self.misses += 1
-            return None
-        self.hits += 1
-        return value
-
-    def put(self, key: str | None, value: VideoEmbedding) -> None:
-        if key is None:
-            return
-        from mmscore.io.atomic import atomic_path
-
-        try:
-            with atomic_path(self._file(key)) as tmp, open(tmp, "wb") as handle:
-                np.savez(handle, embeddings=value.embeddings.numpy().astype(np.float32),
-                         indices=np.asarray(value.indices, dtype=np.int64),
-                         timestamps=np.asarray(value.timestamps, dtype=np.float64), fps=np.float64(value.fps))
-        except OSError as exc:  # a read-only cache must not fail the scoring
-            logger.warning("cannot write the video embedding cache %s (%s)", self.folder, exc)
-
-
-# ----------------------------------------------------------------------------- encoding
-def encode_videos(
-    encoder: Any, paths: Sequence[Path], spec: SamplingSpec, *, cache: VideoEmbeddingCache | None = None,
-    workers: int | None = None, advance: Callable[[], None] | None = None,
-) -> dict[Path, VideoEmbedding | str]:
-    """Frame embeddings of every video (or its error message), frames encoded in shared batches.
-
-    Decoding and CLIP preprocessing run in worker threads, ahead of the calling thread, which
-    encodes full batches of ``encoder.batch_size`` frames drawn from consecutive videos; about two
-    batches of frames are kept in flight. (Even on a 2-core CPU where the encoder uses both cores
-    this overlap beat alternating decode and encode phases: 1.12-1.15x vs 1.29-1.32x the
-    encoder-only time in the same run.)
-    """
-    advance = advance or (lambda: None)
-    out: dict[Path, VideoEmbedding | str] = {}
-    keys: dict[Path, str | None] = {}
-    todo: list[Path] = []
-    namespace = str(getattr(encoder, "cache_namespace", encoder.fingerprint))
-    for path in paths:
-        keys[path] = VideoEmbeddingCache.key(path, spec, namespace) if cache is not None else None
-        hit = cache.get(keys[path]) if cache is not None else None
-        if hit is not None:
-            out[path] = hit
-            advance()
-        else:
-            todo.append(path)
-    if not todo:
-        return out
-
-    def prepare(sampled: SampledFrames) -> tuple[SampledFrames, torch.Tensor]:
-        pixels = encoder.preprocess(sampled.frames)
-        sampled.frames = []  # the pixels are all that is needed now: free the RGB frames
-        return sampled, pixels
-
-    batch = max(1, int(encoder.batch_size))
-    waiting: collections.deque[list[Any]] = collections.deque()   # [path, sampled, remaining, parts]
-    chunks: collections.deque[torch.Tensor] = collections.deque()
-    buffered = 0
-
-    def finish(entry: list[Any]) -> None:
-        path, sampled, _, parts = entry
-        value = VideoEmbedding(torch.cat(parts), list(sampled.indices), list(sampled.timestamps), sampled.fps)
-        out[path] = value
-        if cache is not None:
-            cache.put(keys[path], value)
-        advance()
-
-    def encode_buffered(final: bool) -> None:
-        nonlocal buffered
-        while buffered >= batch or (final and buffered):
-            take, pieces = min(batch, buffered), []
-            need = take
-            while need:
-                head = chunks.popleft()
-                if len(head) > need:
-                    chunks.appendleft(head[need:])
-                    head = head[:need]
-                pieces.append(head)
-                need -= len(head)
-            buffered -= take
-            embedded = encoder.encode_pixels(torch.cat(pieces), normalize=True)
-            offset = 0
-            while offset < take:
-                entry = waiting[0]
-                count = min(entry[2], take - offset)
-                entry[3].append(embedded[offset:offset + count])
-                entry[2] -= count
-                offset += count
-                if entry[2] == 0:
-                    finish(waiting.popleft())
-
-    def take(path: Path, item: Any) -> None:
-        nonlocal buffered
-        if isinstance(item, MediaError):
-            out[path] = str(item)
-            advance()
-            return
-        sampled, pixels = item
-        waiting.append([path, sampled, len(pixels), []])
-        chunks.append(pixels)
-        buffered += len(pixels)
-
-    seen = {"frames": 0, "videos": 0}
-    threads = workers or default_workers()
-
-    def in_flight() -> int:
-        # enough videos decoding to fill the batch after the one being encoded (a fixed count of
-        # videos left the encoder waiting after each batch), never fewer than 2 per thread
-        per_video = seen["frames"] / seen["videos"] if seen["videos"] else 8.0
-        return max(2 * threads, math.ceil((2 * batch - buffered) / max(1.0, per_video)))
-
-    results = iter_sample_with_spec(todo, spec, workers=threads, prefetch=in_flight, postprocess=prepare)
-    for path, item in zip(todo, results, strict=True):
-        take(path, item)
-        if not isinstance(item, MediaError):
-            seen["frames"] += len(item[1])
-            seen["videos"] += 1
-        encode_buffered(final=False)
-    encode_buffered(final=True)
-    return out
-
-
-def encode_sentences(encoder: Any, texts: Sequence[str], advance: Callable[[int], None] | None = None
-                     ) -> dict[str, em.TextEmbedding]:
-    """Token embeddings (SOT..EOT, normalised) of each distinct text, in chunks of batches."""
-    out: dict[str, em.TextEmbedding] = {}
-    unique = list(dict.fromkeys(texts))
-    for start in range(0, len(unique), TEXT_CHUNK):
-        chunk = unique[start:start + TEXT_CHUNK]
-        encoded = encoder.encode_texts(chunk, return_tokens=True, normalize=True)
-        for row, text in enumerate(chunk):
-            length = int(encoded.lengths[row])
-            out[text] = em.TextEmbedding(encoded.tokens[row, :length].clone(), encoded.ids[row, :length].clone(),
-                                         truncated=bool(encoded.truncated[row]))
-        if advance is not None:
-            advance(len(chunk))
-    return out
-
-
-def idf_from_texts(encoder: Any, corpus: Sequence[str]) -> em.IdfTable:
+def idf_from_texts(encoder: Encoder, corpus: Sequence[str]) -> em.IdfTable:
     """Official idf over ``corpus`` (duplicates count), tokenised zero-padded to the model context."""
     unique = list(dict.fromkeys(corpus))
     ids = encoder.tokenize(unique).ids
     row_of = {text: i for i, text in enumerate(unique)}
     return em.compute_idf(ids[row_of[text]].tolist() for text in corpus)
+
+
+@dataclass(frozen=True)
+class EMScoreState:
+    """What ``prepare`` computes over the whole table: the idf weights and how they were made."""
+
+    idf: em.IdfTable | None
+    idf_description: str
+
+
+@dataclass
+class _Rows:
+    """The rows given to ``score``, cleaned: caption, references, video file or an error."""
+
+    candidates: list[str | None]
+    references: list[list[str]]
+    videos: list[Path | None]
+    errors: dict[int, str]
+
+    @property
+    def scorable(self) -> list[int]:
+        return [row for row in range(len(self.videos)) if row not in self.errors]
 
 
 # ----------------------------------------------------------------------------- the operator
@@ -293,8 +121,33 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run the per-row maths on one intra-op thread: its matrices have a few dozen rows, and with
+    several threads every tiny op pays a thread-pool hand-over (12 rows: 1.1 s on 2 threads
+    against 0.03 s on one, measured on a busy 2-core machine). Scores are the same."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _digest(texts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+
+
+def _idf_digest(table: em.IdfTable) -> str:
+    return hashlib.sha256(json.dumps([sorted(table.weights.items()), table.default, table.corpus_size]).encode()
+                          ).hexdigest()[:16]
+
+
 class EMScoreEval(Operator):
     """EMScore for video captions (official whole-video algorithm); see the module docstring."""
+
+    shardable = True
+    decodes = True
 
     def __init__(
         self,
@@ -319,26 +172,25 @@ class EMScoreEval(Operator):
         self.batch_size = 64
         self.workers: int | None = None
         self.cache_dir: Path | None = default_cache_dir()
-        self._encoder: Any = None
+        self._encoder: Encoder | None = None
         self.signature: str | None = None
         self.last_run_info: dict[str, Any] | None = None
 
     def configure(
         self, *, num_frames: int | None = None, max_frames: int | None = None, idf: bool | None = None,
         idf_corpus: Iterable[str] | None = None, device: str | None = None, batch_size: int | None = None,
-        workers: int | None = None, cache_dir: str | os.PathLike[str] | bool | None = None, encoder: Any = None,
-        idf_table: em.IdfTable | None = None, allow_truncated: bool | None = None,
+        workers: int | None = None, cache_dir: str | os.PathLike[str] | bool | None = None,
+        encoder: Encoder | None = None, idf_table: em.IdfTable | None = None, allow_truncated: bool | None = None,
     ) -> EMScoreEval:
         """Options beyond DataFlow-MM's constructor; returns ``self``.
 
         num_frames: uniform sampling of n frames per video (instead of every_n_*); max_frames: cap.
         idf: False for uniform token weights (official ``idf=False``); idf_corpus: sentences to
         compute idf from (e.g. training captions, as the VATEX-EVAL setup) instead of the table.
-        cache_dir: a folder, True (default location) or False (no video embedding cache).
+        cache_dir: a folder, True (default location) or False (no embedding cache).
         Options left at None keep their current value.
         encoder: an already loaded ``ClipEncoder`` to use instead of loading ``clip_model_path``.
-        idf_table: idf weights computed beforehand (e.g. once over a whole table and shared by the
-        shards of a distributed job); used as they are instead of computing idf here.
+        idf_table: idf weights computed beforehand, used as they are instead of computing idf here.
         allow_truncated: score what decodes of a truncated video (column ``video_truncated`` says what
         it lacked) instead of a row error.
         """
@@ -383,7 +235,7 @@ class EMScoreEval(Operator):
     def model_spec(self) -> str:
         return str(self.clip_model_path) if self.clip_model_path else DEFAULT_MODEL
 
-    def load(self) -> Any:
+    def load(self) -> Encoder:
         """Load (once) and return the CLIP encoder."""
         if self._encoder is None:
             from mmscore.models.clip import load_clip
@@ -391,19 +243,37 @@ class EMScoreEval(Operator):
             self._encoder = load_clip(self.model_spec, device=self.device, batch_size=self.batch_size)
         return self._encoder
 
-    def output_columns(self) -> list[str]:
-        """Score columns decided by the arguments alone."""
-        return [f"{score_type}_{metric}" for score_type in self.score_types for metric in self.metrics]
+    def _cpu_encoder(self) -> Encoder:
+        """The loaded encoder, else a CPU one (weights are memoised): tokenizer, input size, fingerprint."""
+        if self._encoder is not None:
+            return self._encoder
+        from mmscore.models.clip import load_clip
 
-    def _idf_description(self, corpus_kind: str, corpus_size: int) -> str:
-        if not self.idf:
-            return "no"
-        if self.idf_corpus is not None:
-            digest = hashlib.sha256("\n".join(self.idf_corpus).encode()).hexdigest()[:12]
-            return f"corpus(n={corpus_size},sha={digest})"
-        return f"table-{corpus_kind}(n={corpus_size})"
+        return load_clip(self.model_spec, device="cpu", batch_size=1)
 
-    def settings(self, idf_description: str = "") -> dict[str, Any]:
+    def model_info(self) -> tuple[str | None, int | None]:
+        encoder = self._cpu_encoder()
+        return encoder.fingerprint, encoder.image_size
+
+    def tune(self, device: str | None, batch_size: int | None) -> None:
+        self.configure(device=device, batch_size=batch_size)
+
+    def without_model(self) -> EMScoreEval:
+        clone = copy.copy(self)
+        clone._encoder = None
+        return clone
+
+    # -- contract: settings ------------------------------------------------------------------
+    def settings(self) -> Settings:
+        return frozen_settings(
+            model=self.model_spec, sampling=self.sampling.key(), score_types=self.score_types,
+            metrics=self.metrics, return_all_frames=self.return_all_frames, idf=self.idf,
+            idf_corpus=_digest(self.idf_corpus) if self.idf_corpus is not None else None,
+            idf_table=_idf_digest(self.idf_table) if self.idf_table is not None else None,
+        )
+
+    def signature_fields(self, idf_description: str = "") -> dict[str, Any]:
+        """What the signature string shows (the loaded model's name and fingerprint included)."""
         encoder = self.load()
         return {
             "metric": "emscore", "model": encoder.name, "fp": encoder.fingerprint, "ctx": encoder.context_length,
@@ -411,90 +281,117 @@ class EMScoreEval(Operator):
             "idf": idf_description or ("yes" if self.idf else "no"), "frames": "whole-video",
         }
 
-    # -- scoring ---------------------------------------------------------------------------
-    def score_dataframe(
-        self, df: pd.DataFrame, resolve: Callable[[str], Path] | None = None, video_key: str = "video_path",
-        candidate_key: str = "candidate", reference_key: str | None = "reference",
-    ) -> pd.DataFrame:
-        """Return a copy of ``df`` with the EMScore columns (and ``frame_details``, ``emscore_error``)."""
-        from mmscore.progress import progress_bar
+    def score_columns(self) -> list[str]:
+        """Score columns decided by the arguments alone."""
+        return [f"{score_type}_{metric}" for score_type in self.score_types for metric in self.metrics]
 
-        resolve = resolve or (lambda value: Path(os.path.expanduser(value)))
-        n = len(df)
-        errors: list[str | None] = [None] * n
-        candidates = [clean_text(v) for v in df[candidate_key]] if n else []
-        has_refs = reference_key is not None and reference_key in df.columns
-        wants_refs = any(t != em.XV for t in self.score_types)
-        if reference_key is not None and not has_refs and n and wants_refs:
+    def output_columns(self, keys: Mapping[str, Any] | None = None) -> list[str]:
+        return (self.score_columns() + ([DETAILS_COLUMN] if self.return_all_frames else [])
+                + ([TRUNCATED_COLUMN] if self.sampling.allow_truncated else []) + [ERROR_COLUMN])
+
+    def required_columns(self, keys: Mapping[str, Any]) -> list[str]:
+        return [keys["video_key"], keys["candidate_key"]]
+
+    # -- contract: prepare -------------------------------------------------------------------
+    def prepare(self, table: pd.DataFrame, keys: Mapping[str, Any]) -> EMScoreState:
+        """The idf weights: of the user's corpus, or of the official corpus of the WHOLE table
+        (every reference flattened, else every candidate), so no shard sees a different idf."""
+        if not self.idf:
+            return EMScoreState(None, "no")
+        if self.idf_table is not None:
+            return EMScoreState(self.idf_table, f"table-precomputed(n={self.idf_table.corpus_size})")
+        if self.idf_corpus is not None:
+            corpus = self.idf_corpus
+            description = f"corpus(n={len(corpus)},sha={_digest(corpus)})"
+        else:
+            candidates = [text for text in (clean_text(v) for v in table[keys["candidate_key"]]) if text]
+            reference_key = keys.get("reference_key")
+            references = (text_lists(table[reference_key], reference_key)
+                          if reference_key is not None and reference_key in table.columns else [])
+            corpus = em.official_corpus(candidates, references)
+            description = f"table-{'refs' if any(references) else 'cands'}(n={len(corpus)})"
+        return EMScoreState(idf_from_texts(self._cpu_encoder(), corpus) if corpus else None, description)
+
+    # -- contract: score ---------------------------------------------------------------------
+    def _rows(self, rows: pd.DataFrame, keys: Mapping[str, Any], media: Media) -> _Rows:
+        video_key, candidate_key, reference_key = keys["video_key"], keys["candidate_key"], keys.get("reference_key")
+        n = len(rows)
+        candidates = [clean_text(v) for v in rows[candidate_key]] if n else []
+        has_refs = reference_key is not None and reference_key in rows.columns
+        if reference_key is not None and not has_refs and n and any(t != em.XV for t in self.score_types):
             # optional column, but a misspelt name would silently drop (X,X*) and (X,V,X*): say so
             logger.warning("no reference column %r (columns present: %s): every row is scored without "
                            "reference, so only EMScore(X,V) is computed", reference_key,
-                           ", ".join(repr(str(c)) for c in df.columns))
-        references = text_lists(df[reference_key], reference_key) if has_refs else [[] for _ in range(n)]
-        videos: list[Path | None] = [None] * n
+                           ", ".join(repr(str(c)) for c in rows.columns))
+        references = text_lists(rows[reference_key], reference_key) if has_refs else [[] for _ in range(n)]
+        parsed = _Rows(candidates, references,
+                       [None] * n, {})
         for row in range(n):
-            wrong_type = caption_type_error(df[candidate_key].iloc[row], candidate_key)
+            wrong_type = caption_type_error(rows[candidate_key].iloc[row], candidate_key)
             if wrong_type is not None:
-                errors[row] = f"row {row}: {wrong_type}"
+                parsed.errors[row] = wrong_type
                 continue
             if candidates[row] is None:
-                errors[row] = f"row {row}: empty or missing candidate caption in column {candidate_key!r}"
+                parsed.errors[row] = f"empty or missing candidate caption in column {candidate_key!r}"
                 continue
-            value = clean_text(df[video_key].iloc[row])
+            value = clean_text(rows[video_key].iloc[row])
             if value is None:
-                errors[row] = f"row {row}: empty or missing video path in column {video_key!r}"
+                parsed.errors[row] = f"empty or missing video path in column {video_key!r}"
                 continue
-            videos[row] = resolve(value)
+            parsed.videos[row] = media.resolve(value)
+        return parsed
+
+    def _encode(self, parsed: _Rows, media: Media, timings: dict[str, float], cache: EmbeddingCache | None
+                ) -> tuple[dict[str, em.TextEmbedding], dict[Path, VideoEmbedding | str]]:
+        """Sentences and videos of the scorable rows; the texts are encoded while the first videos decode."""
+        from mmscore.progress import progress_bar
 
         encoder = self.load()
-        # idf from the table (official corpus) or the user's corpus
-        idf_table: em.IdfTable | None = None
-        corpus_kind, corpus_size = "none", 0
-        if self.idf and self.idf_table is not None:
-            idf_table, corpus_kind, corpus_size = self.idf_table, "precomputed", self.idf_table.corpus_size
-        elif self.idf:
-            if self.idf_corpus is not None:
-                corpus, corpus_kind = self.idf_corpus, "corpus"
-            else:
-                table_cands = [c for c in candidates if c is not None]
-                corpus = em.official_corpus(table_cands, references)
-                corpus_kind = "refs" if any(references) else "cands"
-            corpus_size = len(corpus)
-            idf_table = idf_from_texts(encoder, corpus) if corpus else None
-        idf_description = self._idf_description(corpus_kind, corpus_size)
-        self.signature = signature_string(self.settings(idf_description))
-
-        scored_rows = [row for row in range(n) if errors[row] is None]
-        texts = list(dict.fromkeys(
-            [candidates[row] for row in scored_rows] + [ref for row in scored_rows for ref in references[row]]))
-        unique_videos = list(dict.fromkeys(videos[row] for row in scored_rows))
-        cache = VideoEmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
-        timings: dict[str, float] = {}
+        scored = parsed.scorable
+        texts = list(dict.fromkeys([parsed.candidates[row] for row in scored]
+                                   + [ref for row in scored for ref in parsed.references[row]]))
+        videos = list(dict.fromkeys(parsed.videos[row] for row in scored))
+        decoded = {path: media.decoded[str(path)] for path in videos if str(path) in media.decoded}
+        sentences: dict[str, em.TextEmbedding] = {}
         with progress_bar() as progress:
-            started = time.perf_counter()
-            text_task = progress.add_task("EMScore: texts", total=len(texts))
-            sentences = encode_sentences(encoder, texts, lambda k: progress.advance(text_task, k))
-            timings["texts_s"] = time.perf_counter() - started
-            started = time.perf_counter()
-            video_task = progress.add_task("EMScore: videos", total=len(unique_videos))
-            video_of = encode_videos(encoder, unique_videos, self.sampling, cache=cache, workers=self.workers,
-                                     advance=lambda: progress.advance(video_task))
-            timings["videos_s"] = time.perf_counter() - started
-        started = time.perf_counter()
+            def encode_texts() -> None:
+                started = time.perf_counter()
+                task = progress.add_task("EMScore: texts", total=len(texts))
+                sentences.update(encode_sentences(encoder, texts, lambda k: progress.advance(task, k)))
+                timings["texts_s"] = time.perf_counter() - started
 
-        columns = self.output_columns()
-        values: dict[str, list[float | None]] = {column: [None] * n for column in columns}
+            started = time.perf_counter()
+            video_task = progress.add_task("EMScore: videos", total=len(videos))
+            video_of = encode_videos(encoder, videos, self.sampling, namespace=encoder.cache_namespace, cache=cache,
+                                     workers=self.workers, advance=lambda: progress.advance(video_task),
+                                     decoded=decoded, on_start=encode_texts)
+            timings["videos_s"] = time.perf_counter() - started
+        return sentences, video_of
+
+    def score(self, rows: pd.DataFrame, state: EMScoreState, keys: Mapping[str, Any], media: Media) -> ScoredRows:
+        """EMScore columns of ``rows`` with the broadcast idf; bad rows become :class:`RowError` records."""
+        parsed = self._rows(rows, keys, media)
+        encoder = self.load()
+        self.signature = signature_string(self.signature_fields(state.idf_description))
+        cache = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
+        timings: dict[str, float] = {}
+        sentences, video_of = self._encode(parsed, media, timings, cache)
+        started = time.perf_counter()
+        n = len(rows)
+        values: dict[str, list[float | None]] = {column: [None] * n for column in self.score_columns()}
         details: list[str] = ["[]"] * n
-        truncated: list[str | None] = [None] * n  # --allow-truncated: what each row's video lacked
+        truncated: list[str | None] = [None] * n  # allow_truncated: what each row's video lacked
         fallback_rows = 0
-        for row in scored_rows:
-            video = video_of[videos[row]]
+        scorable = parsed.scorable
+        for row in scorable:
+            video = video_of[parsed.videos[row]]
             if isinstance(video, str):
-                errors[row] = f"row {row}: {video}"
+                parsed.errors[row] = video
                 continue
-            result = em.emscore(sentences[candidates[row]], frames=video.embeddings,
-                                references=[sentences[ref] for ref in references[row]], idf=idf_table,
-                                per_frame=self.return_all_frames)
+            with _one_torch_thread():
+                result = em.emscore(sentences[parsed.candidates[row]], frames=video.embeddings,
+                                    references=[sentences[ref] for ref in parsed.references[row]], idf=state.idf,
+                                    per_frame=self.return_all_frames)
             if result.notes:
                 fallback_rows += 1
                 logger.info("row %d: %s", row, "; ".join(result.notes))
@@ -505,37 +402,41 @@ class EMScoreEval(Operator):
             if self.return_all_frames and result.frames is not None:
                 details[row] = json.dumps(self._frame_details(video, result.frames), ensure_ascii=False)
             if self.sampling.allow_truncated:
-                truncated[row] = video_truncation(videos[row])
-
+                truncated[row] = video_truncation(parsed.videos[row])
         timings["scoring_s"] = time.perf_counter() - started
-        truncated_texts = sum(1 for text in texts if sentences[text].truncated)
-        truncated_rows = sum(1 for row in scored_rows if sentences[candidates[row]].truncated
-                             or any(sentences[ref].truncated for ref in references[row]))
+        columns: dict[str, Any] = {column: pd.array(values[column], dtype="Float64") for column in values}
+        if self.return_all_frames:
+            columns[DETAILS_COLUMN] = details
+        if self.sampling.allow_truncated:
+            columns[TRUNCATED_COLUMN] = pd.array(truncated, dtype=object)
+        errors = [RowError(row, message) for row, message in sorted(parsed.errors.items())]
+        self.last_run_info = self._report(parsed, scorable, sentences, errors, state, fallback_rows, len(video_of),
+                                          cache, timings, encoder.context_length)
+        return ScoredRows(columns, ERROR_COLUMN, errors, numbered=True, info=self.last_run_info)
+
+    def _report(self, parsed: _Rows, scored: list[int], sentences: Mapping[str, em.TextEmbedding],
+                errors: list[RowError],
+                state: EMScoreState, fallback_rows: int, videos: int, cache: EmbeddingCache | None,
+                timings: Mapping[str, float], context: int) -> dict[str, Any]:
+        """Warnings about truncation, idf fallback and failed rows; the run record written beside the table."""
+        n = len(parsed.videos)
+        truncated_texts = sum(1 for sentence in sentences.values() if sentence.truncated)
+        truncated_rows = sum(1 for row in scored if sentences[parsed.candidates[row]].truncated
+                             or any(sentences[ref].truncated for ref in parsed.references[row]))
         if truncated_texts:
             logger.warning("EMScore: %d caption(s) longer than %d tokens were truncated (%d row(s) affected)",
-                           truncated_texts, encoder.context_length, truncated_rows)
+                           truncated_texts, context, truncated_rows)
         if fallback_rows:
             logger.warning("EMScore: %d row(s) had a sentence whose idf weights sum to 0; uniform weights were used "
                            "there (the official code gives NaN)", fallback_rows)
-        out = df.copy()
-        for column in columns:
-            out[column] = pd.array(values[column], dtype="Float64")
-        if self.return_all_frames:
-            out[DETAILS_COLUMN] = details
-        if self.sampling.allow_truncated:
-            out[TRUNCATED_COLUMN] = pd.array(truncated, dtype=object)
-        out[ERROR_COLUMN] = pd.array(errors, dtype=object)
-        failed = sum(e is not None for e in errors)
-        if failed:
-            logger.warning("EMScore: %d of %d rows not scored (see column %s)", failed, n, ERROR_COLUMN)
-        self.last_run_info = run_info(
-            self.settings(idf_description), rows=n, failed=failed, truncated_captions=truncated_texts,
-            truncated_rows=truncated_rows, uniform_idf_fallback_rows=fallback_rows, videos=len(unique_videos),
-            video_cache={"dir": str(self.cache_dir) if cache else None, "hits": cache.hits if cache else 0,
-                         "misses": cache.misses if cache else 0},
+        if errors:
+            logger.warning("EMScore: %d of %d rows not scored (see column %s)", len(errors), n, ERROR_COLUMN)
+        return run_info(
+            self.signature_fields(state.idf_description), rows=n, failed=len(errors),
+            truncated_captions=truncated_texts, truncated_rows=truncated_rows, uniform_idf_fallback_rows=fallback_rows,
+            videos=videos, video_cache=cache.stats() if cache else {"dir": None, "hits": 0, "misses": 0},
             timings={key: round(value, 3) for key, value in timings.items()},
         )
-        return out
 
     def _frame_details(self, video: VideoEmbedding, frames: list[dict[str, em.Scores]]) -> list[dict[str, Any]]:
         entries = []
@@ -547,18 +448,50 @@ class EMScoreEval(Operator):
             entries.append(entry)
         return entries
 
+    # -- contract: CPU stage of a distributed engine -------------------------------------------
+    def decode(self, rows: pd.DataFrame, keys: Mapping[str, Any], media: Media, image_size: int | None
+               ) -> dict[str, SampledFrames]:
+        """Each distinct video of ``rows`` sampled and cropped to the model's input size.
+
+        The resize + centre crop are those of ``ClipImageTransform``, so preprocessing the crops
+        again is the identity geometrically and the embeddings equal the operator's. A video that
+        fails is left out: ``score`` then decodes it and reports it with its own message.
+        """
+        from PIL import Image
+
+        from mmscore.models.preprocess import center_crop, resize_shorter_side
+
+        out: dict[str, SampledFrames] = {}
+        if image_size is None:
+            return out
+        parsed = self._rows(rows, keys, media)
+        for path in dict.fromkeys(parsed.videos[row] for row in parsed.scorable):
+            try:
+                sampled = sample_with_spec(path, self.sampling)
+            except MediaError:
+                continue
+            sampled.frames = [np.asarray(center_crop(resize_shorter_side(Image.fromarray(frame), image_size),
+                                                     image_size)) for frame in sampled.frames]
+            out[str(path)] = sampled
+        return out
+
     # -- DataFlow entry point --------------------------------------------------------------
+    def score_dataframe(
+        self, df: pd.DataFrame, resolve: Any = None, video_key: str = "video_path",
+        candidate_key: str = "candidate", reference_key: str | None = "reference",
+    ) -> pd.DataFrame:
+        """A copy of ``df`` with the EMScore columns (``prepare`` + ``score`` over the whole table)."""
+        media = Media(resolve or (lambda value: Path(os.path.expanduser(value))))
+        keys = {"video_key": video_key, "candidate_key": candidate_key, "reference_key": reference_key}
+        return self.score_table(df, keys, media)
+
     def run(
         self, storage: Any, video_key: str = "video_path", candidate_key: str = "candidate",
         reference_key: str = "reference",
     ) -> list[str]:
         """Score every row of the step's table; returns the added column names."""
-        df = self.read_checked(storage, [video_key, candidate_key])
-        resolve = media_resolver(storage)
-        out = self.score_dataframe(df, resolve, video_key, candidate_key, reference_key)
-        columns = (self.output_columns() + ([DETAILS_COLUMN] if self.return_all_frames else [])
-                   + ([TRUNCATED_COLUMN] if self.sampling.allow_truncated else []) + [ERROR_COLUMN])
-        self.write_result(storage, out, columns)
+        columns = self.run_step(storage, video_key=video_key, candidate_key=candidate_key,
+                                reference_key=reference_key)
         if hasattr(storage, "output_path") and self.last_run_info is not None:
             from mmscore.io.atomic import atomic_write_json
 

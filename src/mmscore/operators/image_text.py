@@ -20,8 +20,9 @@ The model is loaded on the first ``run`` (or :meth:`load`), so building a pipeli
 from __future__ import annotations
 
 import abc
+import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,12 @@ import pandas as pd
 import torch
 
 from mmscore.defaults import CLIP_MODEL, LONGCLIP_MODEL
-from mmscore.errors import ColumnError, ConfigError
+from mmscore.errors import ColumnError, ConfigError, MediaError
 from mmscore.io.cells import caption_type_error, clean_text, text_lists
-from mmscore.io.storage_access import media_resolver
 from mmscore.metrics import clip_scores as cs
+from mmscore.models.encoding import Encoder, encode_image_sources, encode_texts, truncated_count
 from mmscore.operators.base import Operator
+from mmscore.operators.contract import Media, RowError, ScoredRows, Settings, frozen_settings
 from mmscore.provenance import run_info, signature_string
 
 logger = logging.getLogger(__name__)
@@ -44,31 +46,63 @@ class _ImageTextEvaluator(Operator):
 
     metric = ""
     default_output_key = ""
+    shardable = True
+    decodes = True
 
     def __init__(self, model_name: str, device: str | None = None, batch_size: int = 64, workers: int = 2) -> None:
         self.model_name = model_name
         self.device = device
         self.batch_size = batch_size
         self.workers = workers
-        self._encoder: Any = None
+        self._encoder: Encoder | None = None
         self.signature: str | None = None
         self.last_run_info: dict[str, Any] | None = None
 
     # -- model ---------------------------------------------------------------------------
-    def load(self) -> Any:
+    def load(self) -> Encoder:
         """Load (once) and return the encoder."""
         if self._encoder is None:
             from mmscore.models.clip import load_clip
 
             self._encoder = load_clip(self.model_name, device=self.device, batch_size=self.batch_size)
-            self.signature = signature_string(self.settings())
+            self.signature = signature_string(self.signature_fields())
         return self._encoder
 
     @property
-    def encoder(self) -> Any:
+    def encoder(self) -> Encoder:
         return self.load()
 
-    def settings(self) -> dict[str, Any]:
+    def use_encoder(self, encoder: Encoder) -> _ImageTextEvaluator:
+        """Share an already loaded encoder (e.g. CLIPScore and RefCLIPScore in one command)."""
+        self._encoder = encoder
+        self.signature = signature_string(self.signature_fields())
+        return self
+
+    def model_info(self) -> tuple[str | None, int | None]:
+        if self._encoder is not None:
+            return self._encoder.fingerprint, self._encoder.image_size
+        from mmscore.models.clip import load_clip
+
+        encoder = load_clip(self.model_name, device="cpu", batch_size=1)
+        return encoder.fingerprint, encoder.image_size
+
+    def tune(self, device: str | None, batch_size: int | None) -> None:
+        if device is not None:
+            self.device = device
+        if batch_size is not None:
+            self.batch_size = int(batch_size)
+
+    def without_model(self) -> _ImageTextEvaluator:
+        clone = copy.copy(self)
+        clone._encoder = None
+        return clone
+
+    # -- contract: settings and columns ----------------------------------------------------
+    def settings(self) -> Settings:
+        return frozen_settings(metric=self.metric, model=str(self.model_name), **self._extra_settings())
+
+    def signature_fields(self) -> dict[str, Any]:
+        """What the signature string shows (the loaded model's fingerprint and sizes included)."""
         enc = self.encoder
         return {
             "metric": self.metric, "model": str(self.model_name), "fp": enc.fingerprint,
@@ -77,6 +111,16 @@ class _ImageTextEvaluator(Operator):
 
     def _extra_settings(self) -> dict[str, Any]:
         return {}
+
+    def _output_key(self, keys: Mapping[str, Any]) -> str:
+        return keys.get("output_key") or self.default_output_key
+
+    def required_columns(self, keys: Mapping[str, Any]) -> list[str]:
+        reference = [keys["reference_key"]] if keys.get("reference_key") else []
+        return [keys["input_image_key"], keys["input_text_key"], *reference]
+
+    def output_columns(self, keys: Mapping[str, Any]) -> list[str]:
+        return [self._output_key(keys), f"{self._output_key(keys)}_error"]
 
     # -- text handling (CLIPScore adds its prompt prefix) ---------------------------------
     def prepare_texts(self, texts: Sequence[str]) -> list[str]:
@@ -87,21 +131,12 @@ class _ImageTextEvaluator(Operator):
                     references: list[list[str]] | None) -> torch.Tensor:
         """Scores for the paired embeddings of ``rows`` (each concrete evaluator's formula)."""
 
-    def use_encoder(self, encoder: Any) -> _ImageTextEvaluator:
-        """Share an already loaded encoder (e.g. CLIPScore and RefCLIPScore in one command)."""
-        self._encoder = encoder
-        self.signature = signature_string(self.settings())
-        return self
-
     # -- DataFlow entry point --------------------------------------------------------------
     def run(self, storage: Any, input_image_key: str = "image_path", input_text_key: str = "text",
             output_key: str | None = None) -> list[str]:
         """Score every row; writes ``output_key`` and ``<output_key>_error``; returns ``[output_key]``."""
-        output_key = output_key or self.default_output_key
-        df = self.read_checked(storage, [input_image_key, input_text_key])
-        df = self.score_dataframe(df, media_resolver(storage), input_image_key, input_text_key, output_key)
-        self.write_result(storage, df, [output_key, f"{output_key}_error"])
-        return [output_key]
+        self.run_step(storage, input_image_key=input_image_key, input_text_key=input_text_key, output_key=output_key)
+        return [output_key or self.default_output_key]
 
     def score_dataframe(
         self, df: pd.DataFrame, resolve: Callable[[str], Path], image_key: str, text_key: str,
@@ -109,58 +144,57 @@ class _ImageTextEvaluator(Operator):
     ) -> pd.DataFrame:
         """Return ``df`` with the score column (float or null) and the error column added.
 
-        preloaded: already decoded PIL images by resolved path (e.g. decoded in other processes by
-        a distributed engine); paths not in it are read here as usual.
+        preloaded: already decoded PIL images by resolved path; paths not in it are read here.
         """
+        keys = {"input_image_key": image_key, "input_text_key": text_key, "output_key": output_key,
+                "reference_key": reference_key}
+        return self.score_table(df, keys, Media(resolve, preloaded or {}))
+
+    # -- contract: score --------------------------------------------------------------------
+    def score(self, rows: pd.DataFrame, state: Any, keys: Mapping[str, Any], media: Media) -> ScoredRows:
+        """The score column (float or null) for ``rows``; bad rows become :class:`RowError` records."""
+        image_key, text_key, reference_key = keys["input_image_key"], keys["input_text_key"], keys.get("reference_key")
+        output_key = self._output_key(keys)
         for column in [image_key, text_key] + ([reference_key] if reference_key else []):
-            if column not in df.columns:
-                raise ColumnError(column, [str(c) for c in df.columns])
-        n = len(df)
+            if column not in rows.columns:
+                raise ColumnError(column, [str(c) for c in rows.columns])
+        n = len(rows)
         errors: list[str | None] = [None] * n
-        texts: list[str | None] = [clean_text(v) for v in df[text_key]]
-        references: list[list[str]] | None = None
-        if reference_key:
-            references = text_lists(df[reference_key], reference_key)
+        texts: list[str | None] = [clean_text(v) for v in rows[text_key]]
+        references = text_lists(rows[reference_key], reference_key) if reference_key else None
         image_of_row: list[str | None] = [None] * n
         for row in range(n):
-            wrong_type = caption_type_error(df[text_key].iloc[row], text_key)
+            wrong_type = caption_type_error(rows[text_key].iloc[row], text_key)
             if wrong_type is not None:
                 errors[row] = wrong_type
-                continue
-            if texts[row] is None:
+            elif texts[row] is None:
                 errors[row] = f"empty or missing text in column {text_key!r}"
-                continue
-            if references is not None and not references[row]:
+            elif references is not None and not references[row]:
                 errors[row] = f"no reference caption in column {reference_key!r}"
-                continue
-            value = df[image_key].iloc[row]
-            if clean_text(value) is None:
+            elif clean_text(rows[image_key].iloc[row]) is None:
                 errors[row] = f"empty or missing image path in column {image_key!r}"
-                continue
-            image_of_row[row] = str(resolve(str(value).strip()))
-        scores = self._score_rows(texts, image_of_row, references, errors, preloaded or {})
-        out = df.copy()
-        out[output_key] = pd.array(scores, dtype="Float64")
-        out[f"{output_key}_error"] = pd.array(errors, dtype=object)
+            else:
+                image_of_row[row] = str(media.resolve(str(rows[image_key].iloc[row]).strip()))
+        scores = self._score_rows(texts, image_of_row, references, errors, media.decoded)
         n_failed = sum(e is not None for e in errors)
         if n_failed:
             logger.warning("%s: %d of %d rows not scored (see column %s_error)", self.metric, n_failed, n,
                            output_key)
-        self.last_run_info = run_info(self.settings(), rows=n, failed=n_failed)
+        self.last_run_info = run_info(self.signature_fields(), rows=n, failed=n_failed)
         logger.info("%s signature: %s", self.metric, self.signature)
-        return out
+        row_errors = [RowError(row, message) for row, message in enumerate(errors) if message is not None]
+        return ScoredRows({output_key: pd.array(scores, dtype="Float64")}, f"{output_key}_error", row_errors,
+                          info=self.last_run_info)
 
     def _score_rows(self, texts: list[str | None], image_of_row: list[str | None],
                     references: list[list[str]] | None, errors: list[str | None],
-                    preloaded: dict[str, Any]) -> list[float | None]:
-        from mmscore.evaluation.encoding import encode_image_sources, encode_texts
-
+                    preloaded: Mapping[str, Any]) -> list[float | None]:
         encoder = self.encoder
         todo = [row for row, image in enumerate(image_of_row) if image is not None]
         unique_images = list(dict.fromkeys(image_of_row[row] for row in todo))
         unique_texts = list(dict.fromkeys(texts[row] for row in todo))
         encoded_texts: list[torch.Tensor] = []
-        truncated_before = int(getattr(encoder, "n_truncated", 0))
+        truncated_before = truncated_count(encoder)
 
         def encode_all_texts(progress: Any) -> None:  # runs while the first images decode
             encoded_texts.append(encode_texts(encoder, self.prepare_texts(unique_texts),
@@ -171,7 +205,7 @@ class _ImageTextEvaluator(Operator):
         encoded = encode_image_sources(encoder, sources, batch_size=self.batch_size, workers=self.workers,
                                        description=f"{self.metric}: images", on_start=encode_all_texts)
         text_emb = encoded_texts[0]
-        truncated = int(getattr(encoder, "n_truncated", 0)) - truncated_before
+        truncated = truncated_count(encoder) - truncated_before
         if truncated:
             logger.warning("%s: %d text(s) longer than the %d-token context were truncated (EOT kept)",
                            self.metric, truncated, encoder.context_length)
@@ -191,6 +225,29 @@ class _ImageTextEvaluator(Operator):
         for row, value in zip(todo, values.tolist(), strict=True):
             scores[row] = float(value)
         return scores
+
+    # -- contract: CPU stage of a distributed engine -------------------------------------------
+    def decode(self, rows: pd.DataFrame, keys: Mapping[str, Any], media: Media, image_size: int | None
+               ) -> dict[str, Any]:
+        """Each distinct image, decoded and cropped as ``ClipImageTransform`` would; failures are left
+        to ``score``, which reports them with its own message."""
+        from mmscore.io.images import load_image
+        from mmscore.models.preprocess import center_crop, resize_shorter_side
+
+        out: dict[str, Any] = {}
+        if image_size is None:
+            return out
+        for value in rows[keys["input_image_key"]]:
+            if clean_text(value) is None:
+                continue
+            path = str(media.resolve(str(value).strip()))
+            if path in out:
+                continue
+            try:
+                out[path] = center_crop(resize_shorter_side(load_image(path, mode=None), image_size), image_size)
+            except MediaError:
+                continue
+        return out
 
 
 class ImageLongCLIPEvaluator(_ImageTextEvaluator):
@@ -268,15 +325,11 @@ class RefCLIPScoreEvaluator(CLIPScoreEvaluator):
 
     def run(self, storage: Any, input_image_key: str = "image_path", input_text_key: str = "text",
             reference_key: str = "references", output_key: str = "refclip_score") -> list[str]:
-        df = self.read_checked(storage, [input_image_key, input_text_key, reference_key])
-        df = self.score_dataframe(df, media_resolver(storage), input_image_key, input_text_key, output_key,
-                                  reference_key=reference_key)
-        self.write_result(storage, df, [output_key, f"{output_key}_error"])
+        self.run_step(storage, input_image_key=input_image_key, input_text_key=input_text_key,
+                      reference_key=reference_key, output_key=output_key)
         return [output_key]
 
     def pair_scores(self, image_emb, text_emb, rows, references):
-        from mmscore.evaluation.encoding import encode_texts
-
         if references is None:
             raise ConfigError("RefCLIPScore needs reference captions: pass reference_key")
         flat = [ref for row in rows for ref in references[row]]

@@ -7,12 +7,14 @@ context, and empty captions are worth finding before a GPU job.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from mmscore.io.cells import is_missing
 from mmscore.operators.base import Operator
+from mmscore.operators.contract import Media, ScoredRows, Settings, frozen_settings
 
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 
@@ -33,14 +35,29 @@ def text_stats(text: Any) -> tuple[int | None, int | None, int | None]:
 class TextStatsEvaluator(Operator):
     """Adds ``{prefix}_words``, ``{prefix}_chars`` and ``{prefix}_sentences`` for a text column."""
 
+    shardable = True
+
     def __init__(self, prefix: str | None = None) -> None:
         self.prefix = prefix
 
+    def settings(self) -> Settings:
+        return frozen_settings(prefix=self.prefix)
+
+    def _columns(self, keys: Mapping[str, Any]) -> list[str]:
+        prefix = self.prefix or keys["input_text_key"]
+        return [f"{prefix}_words", f"{prefix}_chars", f"{prefix}_sentences"]
+
+    def required_columns(self, keys: Mapping[str, Any]) -> list[str]:
+        return [keys["input_text_key"]]
+
+    def output_columns(self, keys: Mapping[str, Any]) -> list[str]:
+        return self._columns(keys)
+
+    def score(self, rows: pd.DataFrame, state: Any, keys: Mapping[str, Any], media: Media) -> ScoredRows:
+        stats = [text_stats(value) for value in rows[keys["input_text_key"]]]
+        columns = {column: pd.array([s[position] for s in stats], dtype="Int64")
+                   for position, column in enumerate(self._columns(keys))}
+        return ScoredRows(columns)
+
     def run(self, storage: Any, input_text_key: str = "text") -> list[str]:
-        df = self.read_checked(storage, [input_text_key])
-        prefix = self.prefix or input_text_key
-        stats = [text_stats(value) for value in df[input_text_key]]
-        columns = [f"{prefix}_words", f"{prefix}_chars", f"{prefix}_sentences"]
-        for position, column in enumerate(columns):
-            df[column] = pd.array([s[position] for s in stats], dtype="Int64")
-        return self.write_result(storage, df, columns)
+        return self.run_step(storage, input_text_key=input_text_key)

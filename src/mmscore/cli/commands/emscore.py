@@ -161,7 +161,7 @@ def _print(evaluator: Any, input: Path, output: Path, scored: Any, info: dict, s
 
     printer = Printer(as_json)
     rows, columns = [], {}
-    for column in evaluator.output_columns():
+    for column in evaluator.score_columns():
         values = scored[column].dropna().astype(float)
         rows.append([column, len(values), *stats_row(values)])
         columns[column] = {"scored": len(values), "mean": float(values.mean()) if len(values) else None}
