@@ -134,7 +134,9 @@ def save_scoring(
         "evaluator": SCORER,  # the original tool's key, kept for older readers
         "annotator": annotator,
         "annotator_id": slug,
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+        # microseconds, as VMEvalKit writes: a restarted server orders an annotator's history by it, and
+        # two saves within one millisecond tied and came back in key order
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds"),
         "experiment": task.experiment,
         "model_name": task.model,
         "task_type": task.task_type,
