@@ -13,7 +13,7 @@ import copy
 import inspect
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -44,6 +44,8 @@ class Operator(abc.ABC):
     decodes: bool = False
     #: reproducibility signature of the last scoring (operators with a model set it)
     signature: str | None = None
+    #: DataFlow's ``get_desc`` texts by language ("zh", "en"); empty: the table in ``descriptions.py``
+    descriptions: ClassVar[Mapping[str, str]] = {}
     #: path cell -> absolute file, of the last ``run()`` (its ``.run.json`` records it as ``media_paths``)
     last_media_paths: dict[str, str] | None = None
 
@@ -52,7 +54,7 @@ class Operator(abc.ABC):
         """What the operator does, in DataFlow's form (``"zh"`` or ``"en"``; others get English)."""
         from mmscore.operators.descriptions import describe
 
-        return describe(cls.__name__, cls.__doc__, lang)
+        return describe(cls.__name__, cls.__doc__, lang, cls.descriptions)
 
     @abc.abstractmethod
     def run(self, storage: Any, **kwargs: Any) -> list[str]:
