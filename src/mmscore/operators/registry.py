@@ -19,6 +19,7 @@ for _name, _target, _help in (
     # built-in light operators
     ("TextStatsEvaluator", "mmscore.operators.text_stats:TextStatsEvaluator", "word/char counts of a text column"),
     ("MediaPathChecker", "mmscore.operators.media_check:MediaPathChecker", "checks that media paths open"),
+    ("CaptionTokenCounter", "mmscore.operators.token_count:CaptionTokenCounter", "CLIP tokens vs the context"),
     # seed-compatible evaluators
     ("EMScoreEval", "mmscore.operators.emscore:EMScoreEval", "EMScore of video captions"),
     ("ImageLongCLIPEvaluator", "mmscore.operators.image_text:ImageLongCLIPEvaluator", "LongCLIP image-text score"),
