@@ -5,6 +5,7 @@ Few and small on purpose: starting Ray costs ~5 s here, each dataset run a few m
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -57,6 +58,9 @@ def test_emscore_on_ray_equals_local_engine(local_ray, tmp_path: Path, tiny_clip
     assert b.drop(index=[4, 5])[scores].notna().all().all()
     markers = sorted(on_ray.shard_dir.glob("*.done.json"))
     assert len(markers) == 4 and all('"engine": "ray"' in m.read_text() for m in markers)
+    media = [json.loads(r.output.with_name(r.output.name + ".run.json").read_text())["media_paths"]
+             for r in (local, on_ray)]
+    assert media[0] == media[1] and set(media[0]) == {str(v) for v in a["video_path"] if isinstance(v, str) and v}
 
 
 _DRIVER = """

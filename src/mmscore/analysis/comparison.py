@@ -125,6 +125,53 @@ def no_pairs_reason(result: dict[str, Any]) -> str | None:
     return text
 
 
+def _krippendorff_alphas(
+    table_a, table_b, *, seed: int, n_boot: int, confidence: float
+) -> tuple[dict[str, Any], dict[str, dict[str, Any] | None]]:
+    """Ordinal alpha over every rater of both folders, and within each folder's own annotators
+    (None for a folder with fewer than two)."""
+    matrix, raters, _n_units = rating_matrix({"A": table_a, "B": table_b})
+    alpha = ag.krippendorff_alpha(
+        matrix, "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
+    ).to_dict()
+    alpha["raters"] = raters
+    alpha["measured_raters"] = _measured_raters(matrix, raters)
+    within: dict[str, dict[str, Any] | None] = {}
+    for side in ("A", "B"):  # agreement among one folder's own annotators (several humans)
+        rows = [i for i, r in enumerate(raters) if r.startswith(f"{side}:")]
+        within[side] = None
+        if len(rows) > 1:
+            within[side] = ag.krippendorff_alpha(
+                matrix[rows], "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
+            ).to_dict()
+            within[side]["raters"] = [raters[i] for i in rows]
+    return alpha, within
+
+
+def _side_summary(folder: str | os.PathLike[str], name: str, table) -> dict[str, Any]:
+    """What one side's folder held: files, exclusions, broken files, experiments."""
+    return {
+        "folder": str(folder),
+        "name": name,
+        "files": table.n_files,
+        "excluded": table.excluded_counts(),
+        "summary": describe_exclusions(table),
+        "broken_files": table.broken_files(),
+        "experiments": table.experiments,
+    }
+
+
+def _pairing_summary(pairing, key_rule: str, rule: str) -> dict[str, Any]:
+    """How items were paired (key, rules) and what was left unpaired."""
+    return {
+        "key": ["experiment", "model", "task_type", "task_id"] if key_rule == "experiment"
+        else ["model", "task_type", "task_id"],
+        "key_rule": KEY_TEXT[key_rule],
+        "rule": RULE_TEXT[rule],
+        **pairing.to_dict(),
+    }
+
+
 def run_stats(
     folder_a: str | os.PathLike[str],
     folder_b: str | os.PathLike[str],
@@ -150,22 +197,7 @@ def run_stats(
     pairs = pairing.pairs
     a, b = pairs["score_a"].to_numpy(float), pairs["score_b"].to_numpy(float)
 
-    matrix, raters, n_units = rating_matrix({"A": table_a, "B": table_b})
-    alpha = ag.krippendorff_alpha(
-        matrix, "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
-    ).to_dict()
-    alpha["raters"] = raters
-    alpha["measured_raters"] = _measured_raters(matrix, raters)
-    within: dict[str, dict[str, Any] | None] = {}
-    for side in ("A", "B"):  # agreement among one folder's own annotators (several humans)
-        rows = [i for i, r in enumerate(raters) if r.startswith(f"{side}:")]
-        within[side] = None
-        if len(rows) > 1:
-            within[side] = ag.krippendorff_alpha(
-                matrix[rows], "ordinal", n_boot=n_boot, seed=seed, confidence=confidence
-            ).to_dict()
-            within[side]["raters"] = [raters[i] for i in rows]
-
+    alpha, within = _krippendorff_alphas(table_a, table_b, seed=seed, n_boot=n_boot, confidence=confidence)
     settings = {
         "analysis": "stats",
         "a": name_a,
@@ -180,31 +212,9 @@ def run_stats(
     tests = compare_pairs(a, b, seed=seed, n_boot=n_boot, margin=margin, confidence=confidence)
     result: dict[str, Any] = {
         "n_pairs": int(len(pairs)),
-        "a": {
-            "folder": str(folder_a),
-            "name": name_a,
-            "files": table_a.n_files,
-            "excluded": table_a.excluded_counts(),
-            "summary": describe_exclusions(table_a),
-            "broken_files": table_a.broken_files(),
-            "experiments": table_a.experiments,
-        },
-        "b": {
-            "folder": str(folder_b),
-            "name": name_b,
-            "files": table_b.n_files,
-            "excluded": table_b.excluded_counts(),
-            "summary": describe_exclusions(table_b),
-            "broken_files": table_b.broken_files(),
-            "experiments": table_b.experiments,
-        },
-        "pairing": {
-            "key": ["experiment", "model", "task_type", "task_id"] if key_rule == "experiment"
-            else ["model", "task_type", "task_id"],
-            "key_rule": KEY_TEXT[key_rule],
-            "rule": RULE_TEXT[rule],
-            **pairing.to_dict(),
-        },
+        "a": _side_summary(folder_a, name_a, table_a),
+        "b": _side_summary(folder_b, name_b, table_b),
+        "pairing": _pairing_summary(pairing, key_rule, rule),
         "difference": "A - B",
         "descriptives": {
             "a": ag.describe(a, confidence=confidence),

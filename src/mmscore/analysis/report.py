@@ -55,10 +55,22 @@ def _reasons(counts: dict[str, int]) -> str:
 
 def markdown_report(res: dict[str, Any]) -> str:
     """The full report for one A-vs-B comparison."""
+    conf = int(round(100 * res["settings"]["confidence"]))
+    out = _items_section(res)
+    out += _scores_table(res, conf)
+    out += _agreement_table(res, conf)
+    out += _differences_table(res)
+    out += _precision_section(res, conf)
+    out += _domain_table(res, conf)
+    out += _notes_and_figures(res)
+    return "\n".join(out)
+
+
+def _items_section(res: dict[str, Any]) -> list[str]:
+    """Title, settings line, and what was scored, excluded and paired."""
     a, b = res["a"]["name"], res["b"]["name"]
     s = res["settings"]
     pr = res["pairing"]
-    conf = int(round(100 * s["confidence"]))
     out = [
         f"# Agreement between `{a}` (A) and `{b}` (B)",
         "",
@@ -84,30 +96,40 @@ def markdown_report(res: dict[str, Any]) -> str:
         f"Rule: {pr['rule']}. Pairing: {pr['key_rule']}.",
         "",
     ]
+    return out
 
-    out += ["## Table 1. Scores of the paired items", ""]
+
+def _scores_table(res: dict[str, Any], conf: int) -> list[str]:
+    """Table 1: descriptives of each side's paired scores."""
+    out = ["## Table 1. Scores of the paired items", ""]
     rows = []
-    for label, name in (("a", a), ("b", b)):
+    for label, name in (("a", res["a"]["name"]), ("b", res["b"]["name"])):
         d = res["descriptives"][label]
         ci = d.get("success_ci")
         rate = _pct(d.get("success_rate")) + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
         rows.append([f"{name}", str(d["n"]), _f(d["mean"], 2), _f(d["sd"], 2), _f(d["median"], 1), rate])
     out += _table(["Scorer", "n", "Mean", "SD", "Median", f"Success rate [{conf}% Wilson CI]"], rows)
+    return out
 
-    out += ["", f"## Table 2. Agreement ({conf}% CIs)", ""]
-    agreement = [
-        ("Pearson r", "pearson"),
-        ("Spearman ρ", "spearman"),
-        ("Kendall τ_b", "kendall_tau_b"),
-        ("Cohen's κ (1–5, unweighted)", "cohen_kappa"),
-        ("Cohen's κ (1–5, quadratic)", "quadratic_weighted_kappa"),
-        ("Cohen's κ (binary success)", "binary_kappa"),
-        ("Krippendorff's α (ordinal, all raters)", "krippendorff_alpha_ordinal"),
-        ("Krippendorff's α (ordinal, A's annotators)", "krippendorff_alpha_ordinal_a_annotators"),
-        ("Krippendorff's α (ordinal, B's annotators)", "krippendorff_alpha_ordinal_b_annotators"),
-    ]
+
+AGREEMENT_ROWS = (
+    ("Pearson r", "pearson"),
+    ("Spearman ρ", "spearman"),
+    ("Kendall τ_b", "kendall_tau_b"),
+    ("Cohen's κ (1–5, unweighted)", "cohen_kappa"),
+    ("Cohen's κ (1–5, quadratic)", "quadratic_weighted_kappa"),
+    ("Cohen's κ (binary success)", "binary_kappa"),
+    ("Krippendorff's α (ordinal, all raters)", "krippendorff_alpha_ordinal"),
+    ("Krippendorff's α (ordinal, A's annotators)", "krippendorff_alpha_ordinal_a_annotators"),
+    ("Krippendorff's α (ordinal, B's annotators)", "krippendorff_alpha_ordinal_b_annotators"),
+)
+
+
+def _agreement_table(res: dict[str, Any], conf: int) -> list[str]:
+    """Table 2: correlations, kappas and alphas that were computed (absent ones are left out)."""
+    out = ["", f"## Table 2. Agreement ({conf}% CIs)", ""]
     rows = []
-    for label, key in agreement:
+    for label, key in AGREEMENT_ROWS:
         entry = res.get(key)
         if entry is None:
             continue
@@ -123,8 +145,13 @@ def markdown_report(res: dict[str, Any]) -> str:
             ]
         )
     out += _table(["Measure", "Estimate", "CI", "p", "n", "Landis–Koch", "Note"], rows)
+    return out
 
-    out += ["", "## Table 3. Differences between A and B", ""]
+
+def _differences_table(res: dict[str, Any]) -> list[str]:
+    """Table 3: mean difference, paired t, Wilcoxon, McNemar and TOST."""
+    s = res["settings"]
+    out = ["", "## Table 3. Differences between A and B", ""]
     md, t, w, mc, tost = (res[k] for k in ("bootstrap_mean_diff", "paired_t", "wilcoxon", "mcnemar", "tost"))
     w_eff = (w.get("effect_size") or {}).get("value")
     t_eff = (t.get("effect_size") or {}).get("value")
@@ -154,9 +181,13 @@ def markdown_report(res: dict[str, Any]) -> str:
         ],
     ]
     out += _table(["Test", "Statistic", "p", "Effect size / interval", "Method"], rows)
+    return out
 
-    out += ["", "## Equivalence and precision", ""]
-    out += [_equivalence_sentence(tost, s["margin"]), ""]
+
+def _precision_section(res: dict[str, Any], conf: int) -> list[str]:
+    """The equivalence verdict and how many items a target interval width needs."""
+    out = ["", "## Equivalence and precision", ""]
+    out += [_equivalence_sentence(res["tost"], res["settings"]["margin"]), ""]
     curve = res["precision_curve"]
     if curve.get("n"):
         needs = ", ".join(
@@ -170,41 +201,51 @@ def markdown_report(res: dict[str, Any]) -> str:
         ]
     else:
         out += [curve.get("note") or "", ""]
+    return out
 
-    if res["by_domain"]:
-        out += ["## Table 4. By domain", ""]
-        rows = [
-            [
-                r["domain"],
-                str(r["n"]),
-                _f(r["mean_a"], 2),
-                _f(r["mean_b"], 2),
-                _f(r["mean_difference"], 2),
-                _ci({"ci": r["mean_difference_ci"]}, 2),
-                _pct(r["success_rate_a"]),
-                _pct(r["success_rate_b"]),
-                _pct(r["binary_agreement"]),
-                _f(r["quadratic_weighted_kappa"], 2),
-            ]
-            for r in res["by_domain"]
+
+def _domain_table(res: dict[str, Any], conf: int) -> list[str]:
+    """Table 4: per-domain means, differences and agreement (nothing when no domain was paired)."""
+    if not res["by_domain"]:
+        return []
+    out = ["## Table 4. By domain", ""]
+    rows = [
+        [
+            r["domain"],
+            str(r["n"]),
+            _f(r["mean_a"], 2),
+            _f(r["mean_b"], 2),
+            _f(r["mean_difference"], 2),
+            _ci({"ci": r["mean_difference_ci"]}, 2),
+            _pct(r["success_rate_a"]),
+            _pct(r["success_rate_b"]),
+            _pct(r["binary_agreement"]),
+            _f(r["quadratic_weighted_kappa"], 2),
         ]
-        out += _table(
-            [
-                "Domain",
-                "n",
-                "Mean A",
-                "Mean B",
-                "A − B",
-                f"{conf}% t CI",
-                "Success A",
-                "Success B",
-                "Same success label",
-                "Quadratic κ",
-            ],
-            rows,
-        )
-        out += [""]
+        for r in res["by_domain"]
+    ]
+    out += _table(
+        [
+            "Domain",
+            "n",
+            "Mean A",
+            "Mean B",
+            "A − B",
+            f"{conf}% t CI",
+            "Success A",
+            "Success B",
+            "Same success label",
+            "Quadratic κ",
+        ],
+        rows,
+    )
+    out += [""]
+    return out
 
+
+def _notes_and_figures(res: dict[str, Any]) -> list[str]:
+    """Every statistic's caveat note, then the figure files written beside the report."""
+    out: list[str] = []
     notes = [
         f"- `{k}`: {v['note']}"
         for k, v in res.items()
@@ -215,7 +256,7 @@ def markdown_report(res: dict[str, Any]) -> str:
     figures = [p for p in res.get("files", []) if p.endswith(".png")]
     if figures:
         out += ["## Figures", "", *[f"- `{p}`" for p in figures], ""]
-    return "\n".join(out)
+    return out
 
 
 def _equivalence_sentence(tost: dict[str, Any], margin: float) -> str:

@@ -20,8 +20,7 @@ import copy
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -29,10 +28,9 @@ import pandas as pd
 from mmscore.engine.shards import ROW_ID
 from mmscore.errors import ConfigError
 from mmscore.io.atomic import to_jsonable
+from mmscore.io.media_paths import Resolver
 from mmscore.operators.base import Operator
 from mmscore.operators.contract import Media
-
-Resolver = Callable[[str], Path]
 
 
 def _qualified(obj: Any) -> str:

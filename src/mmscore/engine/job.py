@@ -25,17 +25,13 @@ from mmscore.engine.adapters import Step, adapter_for
 from mmscore.engine.shards import ROW_ID, ShardPlan, ShardStore, table_fingerprint, with_row_ids
 from mmscore.errors import ConfigError, InputError
 from mmscore.io.atomic import atomic_write_json
+from mmscore.io.media_paths import MediaResolver
 from mmscore.io.tables import read_table, require_columns, write_table
-from mmscore.operators.contract import TableResolver
 
 logger = logging.getLogger(__name__)
 
 #: 2: steps pinned by the operators' explicit settings() (1: their attributes)
 JOB_FORMAT = 2
-
-
-#: relative media paths against the cwd, then the input table's folder (as the commands do)
-MediaResolver = TableResolver
 
 
 @dataclass
@@ -123,7 +119,7 @@ def prepare_job(
     store.pin_job(description, overwrite=overwrite)
     bound = [adapter.bind_state(adapter.prepare(df)) for adapter in adapters]
     plan = ShardPlan(len(df), int(shard_size))
-    job = Job(bound, with_row_ids(df), plan, store, MediaResolver(str(table_path.resolve().parent)), output,
+    job = Job(bound, with_row_ids(df), plan, store, MediaResolver.beside(table_path), output,
               description, [image_size for _, image_size in models], adapters)
     job.pending = store.pending(plan)
     done = plan.n_shards - len(job.pending)
@@ -180,16 +176,27 @@ def merge_shards(job: Job) -> pd.DataFrame:
     return out
 
 
-def shard_extra(steps: Sequence[Step], df: pd.DataFrame, engine: str) -> dict[str, Any]:
-    """What a completion marker records beside the row count."""
-    return {"failed": failed_rows(df, steps), "engine": engine, "signatures": [s.signature() for s in steps]}
+def shard_extra(steps: Sequence[Step], df: pd.DataFrame, engine: str, resolve: MediaResolver) -> dict[str, Any]:
+    """What a completion marker records beside the row count (``resolve``: the shard's own resolver,
+    whose record of files becomes the job's ``media_paths``)."""
+    return {"failed": failed_rows(df, steps), "engine": engine, "signatures": [s.signature() for s in steps],
+            "media_paths": resolve.resolved}
 
 
-def _marker_field(store: ShardStore, key: str) -> Any:
+def _marker_field(store: ShardStore, key: str, shard: int = 0) -> Any:
     try:
-        return json.loads(store.marker_path(0).read_text(encoding="utf-8")).get(key)
+        return json.loads(store.marker_path(shard).read_text(encoding="utf-8")).get(key)
     except (OSError, json.JSONDecodeError):
         return None
+
+
+def _media_paths(job: Job) -> dict[str, str]:
+    """The files every shard's media paths resolved to, from the completion markers (a resumed
+    job's earlier shards included), in shard order."""
+    paths: dict[str, str] = {}
+    for shard in range(job.plan.n_shards):
+        paths.update(_marker_field(job.store, "media_paths", shard) or {})
+    return paths
 
 
 def finish_job(job: Job, engine: str, shards_run: int) -> EngineResult:
@@ -201,6 +208,7 @@ def finish_job(job: Job, engine: str, shards_run: int) -> EngineResult:
     atomic_write_json(job.output.with_name(job.output.name + ".run.json"), {
         "engine": engine, "rows": len(merged), "failed": failed, "shards": job.plan.n_shards,
         "shard_dir": str(job.store.folder), "signatures": signatures, "job": job.description,
+        "media_paths": _media_paths(job),
     })
     logger.info("%s engine: %d rows (%d failed) -> %s", engine, len(merged), failed, job.output)
     return EngineResult(job.output, job.store.folder, len(merged), failed, job.plan.n_shards, shards_run,

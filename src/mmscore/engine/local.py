@@ -21,7 +21,8 @@ def run_local(job: Job) -> EngineResult:
     with progress_bar() as progress:
         task = progress.add_task("shards", total=job.plan.n_shards, completed=job.plan.n_shards - len(job.pending))
         for index in job.pending:
-            scored = score_shard(job.steps, job.shard(index), job.resolve)
-            job.store.write_shard(index, scored, shard_extra(job.steps, scored, "local"))
+            resolve = job.resolve.fresh()  # this shard's record of resolved files goes into its marker
+            scored = score_shard(job.steps, job.shard(index), resolve)
+            job.store.write_shard(index, scored, shard_extra(job.steps, scored, "local", resolve))
             progress.advance(task)
     return finish_job(job, "local", len(job.pending))

@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 from rich.progress import TextColumn
 
-from mmscore.engine.job import EngineResult, Job, MediaResolver, finish_job, score_shard, shard_extra
+from mmscore.engine.job import EngineResult, Job, finish_job, score_shard, shard_extra
 from mmscore.engine.resources import (
     DECODE_TASK_MEMORY,
     NodeShape,
@@ -62,6 +62,7 @@ from mmscore.engine.watch import (
     stall_message,
 )
 from mmscore.errors import ConfigError, DependencyError, MMScoreError
+from mmscore.io.media_paths import MediaResolver
 from mmscore.progress import is_quiet, progress_bar
 
 logger = logging.getLogger(__name__)
@@ -160,8 +161,9 @@ class _ShardScorer:
             _report(self.board, "mark", "started", shard)
             df = pickle.loads(record["rows"])
             decoded = pickle.loads(record["decoded"]) if record.get("decoded") is not None else None
-            scored = score_shard(self.steps, df, self.resolve, decoded)
-            extra = shard_extra(self.steps, scored, "ray")
+            resolve = self.resolve.fresh()  # this shard's record of resolved files goes into its marker
+            scored = score_shard(self.steps, df, resolve, decoded)
+            extra = shard_extra(self.steps, scored, "ray", resolve)
             self.store.write_shard(shard, scored, extra)
             _report(self.board, "mark", "scored", shard)
             seconds = time.perf_counter() - start + float(record.get("decode_s") or 0.0)

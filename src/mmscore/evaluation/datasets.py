@@ -20,7 +20,7 @@ from typing import Any
 from mmscore.errors import DependencyError, InputError
 from mmscore.io.cells import parse_container
 from mmscore.io.images import IMAGE_EXTENSIONS, image_from_array, list_images
-from mmscore.io.storage import resolve_media_path
+from mmscore.io.media_paths import resolve_media_path
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from mmscore.errors import ConfigError, InputError
+from mmscore.io.media_paths import resolve_media_path
 from mmscore.io.outputs import refuse_output_over_input
 from mmscore.io.tables import TABLE_FORMATS, dataframe_records, read_table, write_table
 
@@ -112,53 +113,3 @@ class FileStorage:
             f"FileStorage(first_entry_file_name={self.first_entry_file_name!r}, cache_path={self.cache_path!r}, "
             f"file_name_prefix={self.file_name_prefix!r}, cache_type={self.cache_type!r}, step={self.operator_step})"
         )
-
-
-def resolve_media_path(value: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None) -> Path:
-    """Absolute paths as given; relative ones against the cwd if they exist there, else ``base_dir``.
-
-    A relative path found in neither place comes back under ``base_dir`` (where a table's own paths
-    belong), so the "not found" error names the full place the file was expected, not a bare
-    relative name that says nothing about which folder was searched.
-    """
-    path = Path(os.path.expanduser(str(value)))
-    if path.is_absolute() or base_dir is None:
-        return path
-    beside = Path(base_dir) / path
-    if path.exists():
-        _warn_if_ambiguous(path, beside)
-        return path
-    return beside
-
-
-_WARNED: set[tuple[str, str]] = set()
-
-
-def _warn_if_ambiguous(in_cwd: Path, beside: Path) -> None:
-    """Both candidates exist and differ: the table scores differently depending on the cwd; say so (once)."""
-    try:
-        if not beside.exists() or os.path.samefile(in_cwd, beside):
-            return
-    except OSError:
-        return
-    key = (str(in_cwd.resolve()), str(beside.resolve()))
-    if key not in _WARNED:
-        _WARNED.add(key)
-        logger.warning("%s exists both in the working directory (%s) and beside the table (%s) and they differ; "
-                       "using the working directory's (cwd first, as DataFlow does)", in_cwd, key[0], key[1])
-
-
-class MediaPathResolver:
-    """:func:`resolve_media_path` that remembers which file each table path resolved to.
-
-    ``resolved`` maps every path as written in the table to the absolute file used, so a result
-    records where its media came from (the same relative path can mean another file elsewhere)."""
-
-    def __init__(self, base_dir: str | os.PathLike[str] | None) -> None:
-        self.base_dir = base_dir
-        self.resolved: dict[str, str] = {}
-
-    def __call__(self, value: str | os.PathLike[str]) -> Path:
-        path = resolve_media_path(value, self.base_dir)
-        self.resolved[str(value)] = str(path.resolve())
-        return path

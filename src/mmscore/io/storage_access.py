@@ -10,16 +10,14 @@ and fall back to what a DataFlow storage carries (``first_entry_file_name``, ``c
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmscore.io.storage import resolve_media_path
+from mmscore.io.media_paths import MediaResolver, Resolver
 
-Resolver = Callable[[str], Path]
 _REMOTE_PREFIXES = ("hf:", "ms:")  # DataFlow's first-entry names for hub datasets
 
 
@@ -36,13 +34,19 @@ def media_resolver(storage: Any) -> Resolver:
 
     The storage's own ``resolve_path`` when it has one; else the same rule mmscore's storage uses
     (absolute as given, cwd-relative if it exists there, else relative to the first entry file's
-    folder when the storage names a local one).
+    folder when the storage names a local one; ``hf:``/``ms:`` first entries name no folder).
     """
     resolve = getattr(storage, "resolve_path", None)
     if callable(resolve):
         return resolve
     base = _first_entry_dir(storage)
-    return lambda value: resolve_media_path(value, base)
+    return MediaResolver(str(base) if base is not None else None)
+
+
+def storage_resolver(storage: Any) -> MediaResolver:
+    """A fresh :class:`MediaResolver` for one run on ``storage`` (its rule: :func:`media_resolver`)."""
+    rule = media_resolver(storage)
+    return rule.fresh() if isinstance(rule, MediaResolver) else MediaResolver(rule=rule)
 
 
 def describe_input(storage: Any) -> str:

@@ -83,32 +83,90 @@ def _image_size(patch: int, positions: int, key: str) -> int:
     return patch * grid
 
 
+@dataclass(frozen=True)
+class _LayoutKeys:
+    """Where one checkpoint layout keeps the tensors whose shapes give the transformer sizes."""
+
+    name: str
+    vision_layer: str  # regex matching one key per vision layer, group 1 = layer index
+    vision_mlp: str
+    text_layer: str  # regex, as vision_layer
+    text_mlp: str
+    text_positions: str
+    token_embedding: str
+
+
+OPENAI_KEYS = _LayoutKeys(
+    name="OpenAI-layout",
+    vision_layer=r"visual\.transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$",
+    vision_mlp="visual.transformer.resblocks.0.mlp.c_fc.weight",
+    text_layer=r"transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$",
+    text_mlp="transformer.resblocks.0.mlp.c_fc.weight",
+    text_positions="positional_embedding",
+    token_embedding="token_embedding.weight",
+)
+HF_KEYS = _LayoutKeys(
+    name="transformers-layout",
+    vision_layer=r"vision_model\.encoder\.layers\.(\d+)\.self_attn\.q_proj\.weight$",
+    vision_mlp="vision_model.encoder.layers.0.mlp.fc1.weight",
+    text_layer=r"text_model\.encoder\.layers\.(\d+)\.self_attn\.q_proj\.weight$",
+    text_mlp="text_model.encoder.layers.0.mlp.fc1.weight",
+    text_positions="text_model.embeddings.position_embedding.weight",
+    token_embedding="text_model.embeddings.token_embedding.weight",
+)
+
+
+def _transformer_architecture(
+    sd: dict[str, torch.Tensor],
+    keys: _LayoutKeys,
+    heads: int | tuple[int, int] | None,
+    *,
+    embed_dim: int,
+    image_size: int,
+    patch_size: int,
+    vision_width: int,
+    text_width: int,
+) -> ClipArchitecture:
+    """The architecture from the layout-specific sizes already read plus the layer counts, heads,
+    MLP widths, context length and vocabulary read through ``keys`` (the same way for both layouts)."""
+    return ClipArchitecture(
+        embed_dim=embed_dim,
+        image_size=image_size,
+        patch_size=patch_size,
+        vision_width=vision_width,
+        vision_layers=_count_layers(sd, keys.vision_layer),
+        vision_heads=_resolve_heads(vision_width, heads, 1),
+        vision_mlp=_require(sd, keys.vision_mlp, keys.name).shape[0],
+        text_width=text_width,
+        text_layers=_count_layers(sd, keys.text_layer),
+        text_heads=_resolve_heads(text_width, heads, 0),
+        text_mlp=_require(sd, keys.text_mlp, keys.name).shape[0],
+        context_length=_require(sd, keys.text_positions, keys.name).shape[0],
+        vocab_size=_require(sd, keys.token_embedding, keys.name).shape[0],
+    )
+
+
 def infer_openai_architecture(
     sd: dict[str, torch.Tensor], heads: int | tuple[int, int] | None = None
 ) -> ClipArchitecture:
     """Architecture of an OpenAI-layout state dict (``visual.conv1.weight``, ``transformer.resblocks.*``)."""
-    layout = "OpenAI-layout"
+    layout = OPENAI_KEYS.name
     if "visual.proj" not in sd and "visual.layer1.0.conv1.weight" in sd:
         raise ModelError("ResNet CLIP checkpoints (RN50, RN101, ...) are not supported; use a ViT CLIP")
     conv = _require(sd, "visual.conv1.weight", layout)
     vision_width, patch = conv.shape[0], conv.shape[-1]
     text_width = _require(sd, "ln_final.weight", layout).shape[0]
-    return ClipArchitecture(
+    return _transformer_architecture(
+        sd,
+        OPENAI_KEYS,
+        heads,
         embed_dim=_require(sd, "text_projection", layout).shape[1],
         image_size=_image_size(
             patch, _require(sd, "visual.positional_embedding", layout).shape[0], "visual.positional_embedding"
         ),
         patch_size=patch,
         vision_width=vision_width,
-        vision_layers=_count_layers(sd, r"visual\.transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$"),
-        vision_heads=_resolve_heads(vision_width, heads, 1),
-        vision_mlp=_require(sd, "visual.transformer.resblocks.0.mlp.c_fc.weight", layout).shape[0],
         text_width=text_width,
-        text_layers=_count_layers(sd, r"transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$"),
-        text_heads=_resolve_heads(text_width, heads, 0),
-        text_mlp=_require(sd, "transformer.resblocks.0.mlp.c_fc.weight", layout).shape[0],
-        context_length=_require(sd, "positional_embedding", layout).shape[0],
-        vocab_size=_require(sd, "token_embedding.weight", layout).shape[0],
     )
 
 
@@ -116,25 +174,20 @@ def infer_hf_architecture(
     sd: dict[str, torch.Tensor], heads: int | tuple[int, int] | None = None
 ) -> ClipArchitecture:
     """Architecture of a transformers-layout ``CLIPModel`` state dict without its config.json."""
-    layout = "transformers-layout"
+    layout = HF_KEYS.name
     patch_w = _require(sd, "vision_model.embeddings.patch_embedding.weight", layout)
     vision_width, patch = patch_w.shape[0], patch_w.shape[-1]
     text_width = _require(sd, "text_model.final_layer_norm.weight", layout).shape[0]
     vis_pos = _require(sd, "vision_model.embeddings.position_embedding.weight", layout).shape[0]
-    return ClipArchitecture(
+    return _transformer_architecture(
+        sd,
+        HF_KEYS,
+        heads,
         embed_dim=_require(sd, "text_projection.weight", layout).shape[0],
         image_size=_image_size(patch, vis_pos, "vision_model.embeddings.position_embedding.weight"),
         patch_size=patch,
         vision_width=vision_width,
-        vision_layers=_count_layers(sd, r"vision_model\.encoder\.layers\.(\d+)\.self_attn\.q_proj\.weight$"),
-        vision_heads=_resolve_heads(vision_width, heads, 1),
-        vision_mlp=_require(sd, "vision_model.encoder.layers.0.mlp.fc1.weight", layout).shape[0],
         text_width=text_width,
-        text_layers=_count_layers(sd, r"text_model\.encoder\.layers\.(\d+)\.self_attn\.q_proj\.weight$"),
-        text_heads=_resolve_heads(text_width, heads, 0),
-        text_mlp=_require(sd, "text_model.encoder.layers.0.mlp.fc1.weight", layout).shape[0],
-        context_length=_require(sd, "text_model.embeddings.position_embedding.weight", layout).shape[0],
-        vocab_size=_require(sd, "text_model.embeddings.token_embedding.weight", layout).shape[0],
     )
 
 

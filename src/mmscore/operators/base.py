@@ -13,21 +13,16 @@ import copy
 import inspect
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from mmscore.errors import ConfigError
-from mmscore.io.storage_access import describe_input, media_resolver, write_frame
+from mmscore.io.storage_access import describe_input, storage_resolver, write_frame
 from mmscore.io.tables import require_columns
 from mmscore.operators.contract import Media, ScoredRows, Settings, frozen_settings
 
 logger = logging.getLogger(__name__)
-
-
-def storage_media(storage: Any) -> Media:
-    """How the storage's path cells become files (``mmscore.io.storage_access.media_resolver``)."""
-    return Media(media_resolver(storage))
 
 
 class Operator(abc.ABC):
@@ -49,13 +44,17 @@ class Operator(abc.ABC):
     decodes: bool = False
     #: reproducibility signature of the last scoring (operators with a model set it)
     signature: str | None = None
+    #: DataFlow's ``get_desc`` texts by language ("zh", "en"); empty: the table in ``descriptions.py``
+    descriptions: ClassVar[Mapping[str, str]] = {}
+    #: path cell -> absolute file, of the last ``run()`` (its ``.run.json`` records it as ``media_paths``)
+    last_media_paths: dict[str, str] | None = None
 
     @classmethod
     def get_desc(cls, lang: str = "zh") -> str:
         """What the operator does, in DataFlow's form (``"zh"`` or ``"en"``; others get English)."""
         from mmscore.operators.descriptions import describe
 
-        return describe(cls.__name__, cls.__doc__, lang)
+        return describe(cls.__name__, cls.__doc__, lang, cls.descriptions)
 
     @abc.abstractmethod
     def run(self, storage: Any, **kwargs: Any) -> list[str]:
@@ -133,5 +132,7 @@ class Operator(abc.ABC):
         """``run()`` through the contract: read, prepare, score, write; returns the added columns."""
         keys = self.keys(run_kwargs)
         df = self.read_checked(storage, self.required_columns(keys))
-        out = self.score_table(df, keys, storage_media(storage))
+        resolver = storage_resolver(storage)  # the storage's path rule, recording this run's files
+        out = self.score_table(df, keys, Media(resolver))
+        self.last_media_paths = dict(resolver.resolved)
         return self.write_result(storage, out, self.output_columns(keys))

@@ -26,6 +26,8 @@ from typing import Any
 
 import pandas as pd
 
+from mmscore.io.media_paths import MediaResolver
+
 Settings = Mapping[str, Any]
 
 
@@ -33,19 +35,6 @@ def frozen_settings(**values: Any) -> Settings:
     """A read-only mapping of an operator's settings (lists become tuples)."""
     return types.MappingProxyType({key: tuple(value) if isinstance(value, list) else value
                                    for key, value in values.items()})
-
-
-@dataclass(frozen=True)
-class TableResolver:
-    """Path cells of a table: as written (``~`` expanded) when that exists, else under the table's
-    folder (``mmscore.io.storage.resolve_media_path``); picklable, so it travels to workers."""
-
-    base_dir: str
-
-    def __call__(self, value: str) -> Path:
-        from mmscore.io.storage import resolve_media_path
-
-        return resolve_media_path(value, self.base_dir)
 
 
 @dataclass(frozen=True)
@@ -59,7 +48,7 @@ class Media:
     @classmethod
     def beside(cls, table: str | os.PathLike[str]) -> Media:
         """Media of the table file ``table`` (relative paths: the cwd, then the table's folder)."""
-        return cls(TableResolver(str(Path(table).resolve().parent)))
+        return cls(MediaResolver.beside(table))
 
 
 @dataclass(frozen=True)

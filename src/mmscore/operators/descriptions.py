@@ -5,6 +5,8 @@ DataFlow's web UI and agents list operators by these texts; other languages fall
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 DESCRIPTIONS: dict[str, dict[str, str]] = {
     "EMScoreEval": {
         "en": "EMScore video-caption evaluator: samples video frames, embeds frames and captions with a CLIP "
@@ -59,9 +61,10 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
 }
 
 
-def describe(name: str, doc: str | None, lang: str = "zh") -> str:
-    """The ``lang`` description of operator ``name`` (English for other languages; else its docstring)."""
-    texts = DESCRIPTIONS.get(name)
+def describe(name: str, doc: str | None, lang: str = "zh", own: Mapping[str, str] | None = None) -> str:
+    """The ``lang`` description of operator ``name``: the class's own ``descriptions`` (so a new
+    operator is one file), else this table; English for other languages; else its docstring."""
+    texts = own or DESCRIPTIONS.get(name)
     if texts:
         return texts.get(lang) or texts["en"]
     return (doc or name).strip().splitlines()[0]

@@ -59,6 +59,7 @@ from mmscore.defaults import CLIP_MODEL
 from mmscore.errors import ConfigError, MediaError
 from mmscore.io.cells import caption_type_error, clean_text, text_lists
 from mmscore.io.media import SampledFrames, sample_with_spec, sampling_spec, video_truncation
+from mmscore.io.media_paths import MediaResolver
 from mmscore.metrics import emscore as em
 from mmscore.models.embedding_cache import EmbeddingCache, default_cache_dir
 from mmscore.models.encoding import Encoder, VideoEmbedding, encode_sentences, encode_videos
@@ -481,7 +482,7 @@ class EMScoreEval(Operator):
         candidate_key: str = "candidate", reference_key: str | None = "reference",
     ) -> pd.DataFrame:
         """A copy of ``df`` with the EMScore columns (``prepare`` + ``score`` over the whole table)."""
-        media = Media(resolve or (lambda value: Path(os.path.expanduser(value))))
+        media = Media(resolve or MediaResolver())
         keys = {"video_key": video_key, "candidate_key": candidate_key, "reference_key": reference_key}
         return self.score_table(df, keys, media)
 
@@ -496,6 +497,7 @@ class EMScoreEval(Operator):
             from mmscore.io.atomic import atomic_write_json
 
             target = Path(storage.output_path())
-            atomic_write_json(target.with_name(target.name + ".run.json"), self.last_run_info)
+            atomic_write_json(target.with_name(target.name + ".run.json"),
+                              {**self.last_run_info, "media_paths": self.last_media_paths or {}})
         logger.info("EMScore signature: %s", self.signature)
         return columns

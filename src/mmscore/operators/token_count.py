@@ -28,6 +28,14 @@ class CaptionTokenCounter(Operator):
     """
 
     shardable = True
+    descriptions = {
+        "en": "Caption token counter: CLIP BPE tokens of each caption (start and end of text included) and "
+        "whether they exceed the model's context (77 for CLIP, 248 for Long-CLIP/SPECS). Input: "
+        "input_text_key. Outputs: <prefix>_tokens, <prefix>_over_context, <prefix>_tokens_error.",
+        "zh": "描述词元计数算子：统计每条描述的 CLIP BPE 词元数（含起止符），并标记是否超出模型上下文长度"
+        "（CLIP 为 77，Long-CLIP/SPECS 为 248）。输入：input_text_key。输出：<prefix>_tokens、"
+        "<prefix>_over_context 与 <prefix>_tokens_error。",
+    }
 
     def __init__(self, context_length: int = 77, prefix: str | None = None) -> None:
         if context_length < 2:

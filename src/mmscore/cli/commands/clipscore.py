@@ -136,15 +136,15 @@ def _on_engine(input_path: Path, output: Path, jobs: list, table: ImageTextOptio
 
 def _in_process(input_path: Path, output: Path, jobs: list, table: ImageTextOptions) -> Any:
     from mmscore.io.atomic import atomic_write_json
+    from mmscore.io.media_paths import MediaResolver
     from mmscore.io.outputs import check_new_columns
-    from mmscore.io.storage import MediaPathResolver
     from mmscore.io.tables import read_table, require_columns, write_table
 
     df = read_table(input_path)
     require_columns(df, [table.image_key, table.text_key], where=str(input_path))
     check_new_columns([name for _, key, _ in jobs for name in (key, f"{key}_error")], df.columns,
                       table.overwrite_column, where=str(input_path))
-    resolver = MediaPathResolver(input_path.resolve().parent)
+    resolver = MediaResolver.beside(input_path)
     for evaluator, key, reference_key in jobs:
         df = evaluator.score_dataframe(df, resolver, table.image_key, table.text_key, key,
                                        reference_key=reference_key)

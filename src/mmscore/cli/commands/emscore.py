@@ -134,13 +134,13 @@ def _idf_corpus(path: Path | None, key: str) -> list[str] | None:
 def _score(evaluator: Any, input: Path, output: Path, keys: dict[str, str], engine: EngineOptions) -> tuple[Any, dict]:
     """Score in this process (writes ``output`` and ``output.run.json``) or on the engine."""
     from mmscore.io.atomic import atomic_write_json
-    from mmscore.io.storage import MediaPathResolver
+    from mmscore.io.media_paths import MediaResolver
     from mmscore.io.tables import read_table, require_columns, write_table
 
     if engine.engine is None:
         df = read_table(input)
         require_columns(df, [keys["video_key"], keys["candidate_key"]], where=str(input))
-        resolver = MediaPathResolver(input.resolve().parent)
+        resolver = MediaResolver.beside(input)
         scored = evaluator.score_dataframe(df, resolver, keys["video_key"], keys["candidate_key"],
                                            keys["reference_key"])
         write_table(scored, output)

@@ -9,30 +9,12 @@ N_CLIPS = 4
 WRONG_ATTRIBUTES = ("direction", "color")
 
 
-def _encoder(ctx):
-    """The user's model or the shipped demo model; a tiny random CLIP when the demo model is absent."""
-    from mmscore.errors import ModelError
-    from mmscore.models.clip import load_clip
-
-    spec = ctx.model or "mmscore-demo"
-    try:
-        return load_clip(spec, device=ctx.device), spec, None
-    except ModelError as exc:
-        if ctx.model:  # the user asked for this model: do not hide the problem
-            raise
-        from mmscore.fixtures.models import save_tiny_clip_hf
-
-        folder = save_tiny_clip_hf(ctx.workspace / "emscore" / "tiny-random-clip", seed=0)
-        note = (f"could not load {spec!r} ({exc}); using a tiny RANDOM CLIP instead, so the numbers below "
-                "show the mechanics only, not caption quality")
-        return load_clip(folder, device=ctx.device), str(folder), note
-
-
 def run(ctx) -> list[str]:
     import json
 
     import pandas as pd
 
+    from mmscore.demo.clip_encoder import demo_encoder
     from mmscore.io.storage import FileStorage
     from mmscore.io.tables import read_table, write_table
     from mmscore.operators.emscore import EMScoreEval
@@ -53,7 +35,7 @@ def run(ctx) -> list[str]:
                  "caption": "missing video"})
     entry = write_table(pd.DataFrame(rows), folder / "captions.jsonl")
 
-    encoder, spec, note = _encoder(ctx)
+    encoder, spec, note = demo_encoder(ctx, "emscore", "show the mechanics only, not caption quality")
     lines = [f"note: {note}"] if note else []
     storage = FileStorage(str(entry), cache_path=str(folder / "cache"), file_name_prefix="emscore")
     evaluator = EMScoreEval(every_n_seconds=0.5, return_all_frames=True, clip_model_path=spec)

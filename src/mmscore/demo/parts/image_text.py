@@ -8,28 +8,10 @@ TITLE = "Image–text alignment (LongCLIP score, CLIPScore) on synthetic images"
 COLOURS = ("red", "green", "blue", "yellow")
 
 
-def _encoder(ctx):
-    """The user's model or the shipped demo model; a tiny random CLIP if neither loads."""
-    from mmscore.errors import ModelError
-    from mmscore.models.clip import load_clip
-
-    spec = ctx.model or "mmscore-demo"
-    try:
-        return load_clip(spec, device=ctx.device), spec, None
-    except ModelError as exc:
-        if ctx.model:  # the user asked for this model: do not hide the problem
-            raise
-        from mmscore.fixtures.models import save_tiny_clip_hf
-
-        folder = save_tiny_clip_hf(ctx.workspace / "image_text" / "tiny-random-clip", seed=0)
-        note = (f"could not load {spec!r} ({exc}); using a tiny RANDOM CLIP instead, so the numbers below "
-                "only show the mechanics, not alignment quality")
-        return load_clip(folder, device=ctx.device), str(folder), note
-
-
 def run(ctx) -> list[str]:
     import pandas as pd
 
+    from mmscore.demo.clip_encoder import demo_encoder
     from mmscore.fixtures.media import make_image
     from mmscore.io.storage import FileStorage
     from mmscore.io.tables import read_table, write_table
@@ -40,7 +22,7 @@ def run(ctx) -> list[str]:
     rows = [{"image_path": f"images/{img}.png", "text": f"a {cap} square on a dark background",
              "correct": img == cap} for img in COLOURS for cap in COLOURS]
     entry = write_table(pd.DataFrame(rows), folder / "pairs.jsonl")
-    encoder, spec, note = _encoder(ctx)
+    encoder, spec, note = demo_encoder(ctx, "image_text", "only show the mechanics, not alignment quality")
     lines = [f"note: {note}"] if note else []
 
     storage = FileStorage(str(entry), cache_path=str(folder / "cache"), file_name_prefix="image_text")
