@@ -55,3 +55,14 @@ def test_train_longclip_stretches_a_clip_and_specs_refuses_it(clip77_ckpt, rows,
     card = json.loads((tmp_path / "lc" / "model.json").read_text())
     assert card["init"]["stretched"] and card["init"]["logit_scale_reset"] and card["steps"] == 2
     assert set(card["final_train"]) >= {"loss", "long", "short", "lr"}
+
+
+def test_train_longclip_stretch_precision_is_recorded_and_checked(clip77_ckpt, rows, tmp_path, capsys):
+    data = write_table(rows[:8], tmp_path / "data")
+    args = ["train", "longclip", "--init", str(clip77_ckpt), "--data", str(data), "--batch-size", "8",
+            "--epochs", "1", "--workers", "0"]
+    assert main([*args, "-o", str(tmp_path / "bad"), "--stretch-precision", "bf16"]) == 2
+    assert "fp32 or fp16" in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "half"), "--stretch-precision", "fp16"]) == 0, capsys.readouterr().err
+    card = json.loads((tmp_path / "half" / "model.json").read_text())
+    assert card["init"]["stretch_precision"] == "fp16" and card["recipe_settings"]["stretch_precision"] == "fp16"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmscore.errors import ModelError
+from mmscore.errors import ConfigError, ModelError
 from mmscore.training.data import TrainingData, collate
 from mmscore.training.model import freeze_positions, load_trainable
 from mmscore.training.recipes import LongClipRecipe, SpecsRecipe
@@ -64,6 +64,28 @@ def test_longclip_stretch_from_clip_matches_the_closed_form(clip77_ckpt, rows):
     freeze_positions(model, LongClipRecipe.freeze_positions)
     backward_once(model, LongClipRecipe(), rows[:4])
     assert model.positions.weight.grad is None  # Long-CLIP: positional_embedding never trains
+
+
+def test_fp16_stretch_rounds_every_operation_as_the_original_on_a_gpu(clip77_ckpt):
+    """load_from_clip computes 3*p/4 + 1*q/4 (and p76 + k*(p76-p75)/4) in the model's fp16; NumPy's
+    float16 rounds after every operation the same way."""
+    raw = torch.load(clip77_ckpt, map_location="cpu")["positional_embedding"].float().numpy().astype(np.float16)
+    model, report = load_trainable(clip77_ckpt, "longclip", stretch_precision="fp16")
+    assert report.stretch_precision == "fp16"
+    four = np.float16(4)
+    expected = list(raw[:20])
+    for i in range(56):
+        p, q = raw[20 + i], raw[21 + i]
+        expected += [p * np.float16(4 - k) / four + q * np.float16(k) / four for k in range(4)]
+    expected += [raw[76] + (raw[76] - raw[75]) * np.float16(k) / four for k in range(4)]
+    table = model.positions.weight.detach()
+    assert table.dtype == torch.float32
+    assert np.array_equal(table.numpy(), np.stack(expected).astype(np.float32))
+    fp32, _ = load_trainable(clip77_ckpt, "longclip")
+    assert not torch.equal(fp32.positions.weight, table)
+    assert torch.allclose(fp32.positions.weight, table, atol=2e-3)
+    with pytest.raises(ConfigError, match="fp32 or fp16"):
+        LongClipRecipe(stretch_precision="bf16")
 
 
 def longclip_keys(layers: int) -> set[str]:

@@ -200,21 +200,25 @@ class SpecificityResult:
         return {"Pos": 100.0 * self.pos, "Neg": 100.0 * self.neg, "Avg": 100.0 * self.avg}
 
 
-def specificity_sample(
+def specificity_pairs(
     positive_sims: Sequence[float], negative_sims: Sequence[float], legacy_mask: bool = False,
-) -> tuple[float, float] | None:
-    """(pos, neg) fractions for one image, or None when it has too few captions to count.
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The comparisons SPECS counts for one image, or None when it has too few captions to count.
 
     ``positive_sims[k]`` is the image's similarity with the cumulative caption ``captions[k]``;
     ``negative_sims[k]`` with ``neg_captions[k]`` = ``captions[k]`` + a detail taken from another
     image. As in the SPECS script, only the first ``m = min(len(pos), len(neg))`` pairs are
     used (so the last positive is dropped), ``n = m - 1`` and samples with ``n <= 1`` are
-    skipped. Pos = share of the ``n`` consecutive extensions ``c -> c+1`` that raise the score;
-    Neg = share of ``c < n`` where ``captions[c]`` beats its wrong-detail twin ``neg[c]``.
+    skipped. Returns (``increments[c]``: extending ``captions[c]`` to ``captions[c+1]`` raises the
+    score, ``beats_negative[c]``: ``captions[c]`` beats its wrong-detail twin ``neg[c]``) for c < n.
 
     The original counts entries with ``cos > 0`` to find the real length of a zero-padded row,
     so a model whose matching cosines are negative silently loses samples; we use the actual
     list lengths. ``legacy_mask=True`` reproduces the original's sign-based count.
+
+    >>> increments, beats = specificity_pairs([0.1, 0.3, 0.2, 0.4], [0.0, 0.5, 0.1])
+    >>> increments.tolist(), beats.tolist()
+    ([True, False], [True, False])
     """
     m_pairs = min(len(positive_sims), len(negative_sims))
     pos = np.asarray(positive_sims[:m_pairs], dtype=np.float64)
@@ -223,9 +227,20 @@ def specificity_sample(
     n = m - 1
     if n <= 1:
         return None
-    increments = (pos[1:] > pos[:-1])[:n]
-    beats_negative = (pos > neg)[:n]
-    return float(increments.sum()) / n, float(beats_negative.sum()) / n
+    return (pos[1:] > pos[:-1])[:n], (pos > neg)[:n]
+
+
+def specificity_sample(
+    positive_sims: Sequence[float], negative_sims: Sequence[float], legacy_mask: bool = False,
+) -> tuple[float, float] | None:
+    """(pos, neg) fractions for one image (shares of :func:`specificity_pairs`' comparisons that
+    hold: Pos = extensions that raise the score, Neg = prefixes that beat their wrong twin), or
+    None when it has too few captions to count."""
+    pairs = specificity_pairs(positive_sims, negative_sims, legacy_mask=legacy_mask)
+    if pairs is None:
+        return None
+    increments, beats_negative = pairs
+    return float(increments.mean()), float(beats_negative.mean())
 
 
 def specificity(

@@ -20,6 +20,7 @@ from mmscore.toyworld.captions import (
     short_caption,
     wrong_caption,
     wrong_detail,
+    wrong_detail_kind,
 )
 from mmscore.toyworld.chains import chain_rows, specs_chain
 from mmscore.toyworld.probes import PROBE_ATTRIBUTES, probe_clips, probe_rows
@@ -78,4 +79,5 @@ __all__ = [
     "write_scene_video",
     "wrong_caption",
     "wrong_detail",
+    "wrong_detail_kind",
 ]

@@ -176,31 +176,41 @@ def wrong_caption(scene: Scene, attribute: str, long: bool = False, target: int 
     return long_caption(wrong) if long else short_caption(wrong)
 
 
-def wrong_detail(scene: Scene, index: int, seed: int = 0) -> str:
-    """A false version of detail sentence ``index`` (same kind of sentence, one attribute wrong).
-
-    This is the SPECS-style negative: ``long_caption(scene, index) + " " + wrong_detail(scene, index)``
-    should score below the correct prefix ``long_caption(scene, index)``.
-    """
-    rng = np.random.default_rng([seed, index])
+def wrong_detail_kind(scene: Scene, index: int, seed: int = 0) -> str:
+    """What :func:`wrong_detail` changes in sentence ``index``: ``"background"``, ``"count"`` or the
+    corrupted attribute (``"color"``, ``"shape"``, ...), so results can be broken down by it."""
     sentences = detail_sentences(scene)
     if not 0 <= index < len(sentences):
         raise ConfigError(f"detail index {index} out of range: the scene has {len(sentences)} sentences")
     if index == len(sentences) - 1:
-        return f"The background is {_other(rng, BACKGROUNDS, [scene.background])}."
+        return "background"
+    rng = np.random.default_rng([seed, index])
     if isinstance(scene, ImageScene):
         if index == len(scene.objects):
-            count = _other(rng, ("1", "2", "3"), [str(len(scene.objects))])
-            return _count_sentence(int(count))
-        attribute = ("color", "shape", "position", "size")[int(rng.integers(4))]
-        return detail_sentences(corrupt(scene, attribute, target=index, seed=seed))[index]
+            return "count"
+        return ("color", "shape", "position", "size")[int(rng.integers(4))]
     if index == 0:
         options = ["color", "shape", "size"] + {
             "move": ["direction"],
             "appear": ["position"],
             "change": ["new_color", "position"],
         }[scene.event]
-        attribute = options[int(rng.integers(len(options)))]
-        return detail_sentences(corrupt(scene, attribute, seed=seed))[0]
-    attribute = ("color", "shape", "position")[int(rng.integers(3))]
-    return detail_sentences(corrupt(scene, attribute, target=1, seed=seed))[1]
+        return options[int(rng.integers(len(options)))]
+    return ("color", "shape", "position")[int(rng.integers(3))]
+
+
+def wrong_detail(scene: Scene, index: int, seed: int = 0) -> str:
+    """A false version of detail sentence ``index`` (same kind of sentence, one attribute wrong).
+
+    This is the SPECS-style negative: ``long_caption(scene, index) + " " + wrong_detail(scene, index)``
+    should score below the correct prefix ``long_caption(scene, index)``.
+    """
+    kind = wrong_detail_kind(scene, index, seed)
+    rng = np.random.default_rng([seed, index])
+    if kind == "background":
+        return f"The background is {_other(rng, BACKGROUNDS, [scene.background])}."
+    if kind == "count":
+        assert isinstance(scene, ImageScene)
+        return _count_sentence(int(_other(rng, ("1", "2", "3"), [str(len(scene.objects))])))
+    target = index if isinstance(scene, ImageScene) else min(index, 1)
+    return detail_sentences(corrupt(scene, kind, target=target, seed=seed))[index]

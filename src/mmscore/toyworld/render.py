@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mmscore.errors import ConfigError
 from mmscore.toyworld.scenes import BACKGROUNDS, COLORS, POSITIONS, SIZES, ImageScene, SceneObject, VideoScene
 
 SUPERSAMPLE = 3
@@ -118,12 +119,21 @@ def _placed(obj: SceneObject, offsets: np.ndarray) -> tuple[tuple[float, float],
     return (x + 0.02 * offsets[0], y + 0.02 * offsets[1]), 1.0 + 0.08 * offsets[2]
 
 
-def render_image(scene: ImageScene) -> np.ndarray:
-    """An ``image_size`` x ``image_size`` x 3 uint8 RGB array of the still scene."""
+def render_image(scene: ImageScene, shape_scale: float = 1.0) -> np.ndarray:
+    """An ``image_size`` x ``image_size`` x 3 uint8 RGB array of the still scene.
+
+    ``shape_scale`` draws every shape that much larger than its named size: a shifted rendering for
+    fine-tuning checks, where "small" and "large" must be learned again relative to each other.
+    Up to 1.3, shapes in neighbouring places stay apart; a lone shape may go to 2.4.
+    """
+    limit = 2.4 if len(scene.objects) == 1 else 1.3
+    if not 0.5 <= shape_scale <= limit:
+        raise ConfigError(f"shape_scale must be within 0.5-{limit} for a scene of {len(scene.objects)} "
+                          f"shape(s) (larger shapes overlap their neighbours), got {shape_scale}")
     canvas = _Canvas(scene.image_size, scene.background)
     for index, obj in enumerate(scene.objects):
         center, scale = _placed(obj, _jitter(scene.seed, index, 3))
-        canvas.shape(obj, center, scale)
+        canvas.shape(obj, center, scale * shape_scale)
     return canvas.pixels()
 
 

@@ -58,9 +58,14 @@ def openai_state_dict(model: Any) -> dict[str, torch.Tensor]:
     return out
 
 
-def longclip_stretch(table: torch.Tensor, keep: int = LONGCLIP_KEEP) -> torch.Tensor:
+def longclip_stretch(table: torch.Tensor, keep: int = LONGCLIP_KEEP, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Long-CLIP's 77 → 248 stretch (``load_from_clip``): rows < keep copied, then 4x linear
-    interpolation between neighbouring rows, the last 4 rows extrapolated from the last two."""
+    interpolation between neighbouring rows, the last 4 rows extrapolated from the last two.
+
+    ``dtype``: compute in that precision (the original works in the model's dtype, fp16 when loaded
+    on a GPU; each operation rounds there) and return the input's dtype."""
+    out_dtype = table.dtype
+    table = table if dtype is None else table.to(dtype)
     rows = [table[i] for i in range(keep)]
     n = table.shape[0]
     for i in range(keep, n - 1):
@@ -68,4 +73,4 @@ def longclip_stretch(table: torch.Tensor, keep: int = LONGCLIP_KEEP) -> torch.Te
             rows.append(table[i] * (4 - k) / 4 + table[i + 1] * k / 4)
     for k in range(4):
         rows.append(table[n - 1] + (table[n - 1] - table[n - 2]) * k / 4)
-    return torch.stack(rows)
+    return torch.stack(rows).to(out_dtype)

@@ -104,6 +104,7 @@ class InitReport:
     layout: str  # "longclip" or "clip"
     stretched: bool
     logit_scale_reset: bool
+    stretch_precision: str = "fp32"
 
 
 def _read_openai_layout(spec: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], str]:
@@ -158,19 +159,26 @@ def _build_clip(raw: dict[str, torch.Tensor]) -> tuple[Any, ClipArchitecture]:
     return clip, arch
 
 
-def load_trainable(spec: str | os.PathLike[str], mode: str) -> tuple[TrainableClip, InitReport]:
+STRETCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+def load_trainable(spec: str | os.PathLike[str], mode: str,
+                   stretch_precision: str = "fp32") -> tuple[TrainableClip, InitReport]:
     """Read ``spec`` for ``mode`` ("specs": a Long-CLIP/SPECS checkpoint, kept as is; "longclip": a
     Long-CLIP checkpoint to continue, or a 77-token CLIP stretched to 248 positions with
-    ``logit_scale`` reset to ln 100, as Long-CLIP's ``load_from_clip``). Wrong layouts are errors
-    naming the keys expected."""
+    ``logit_scale`` reset to ln 100, as Long-CLIP's ``load_from_clip``). ``stretch_precision``
+    "fp16" computes the stretched table in half precision, as the original does on a GPU. Wrong
+    layouts are errors naming the keys expected."""
     if mode not in ("specs", "longclip"):
         raise ConfigError(f"unknown training mode {mode!r}")
+    if stretch_precision not in STRETCH_DTYPES:
+        raise ConfigError(f"stretch precision must be fp32 or fp16, got {stretch_precision!r}")
     raw, source = _read_openai_layout(spec)
     raw = {k: v.float() for k, v in raw.items()}
     layout = _check_layout(raw, source, mode)
     stretched = layout == "clip"
-    if stretched:  # knowledge-preserved stretching (computed in fp32; the original's table is fp16)
-        table = longclip_stretch(raw["positional_embedding"])
+    if stretched:  # knowledge-preserved stretching
+        table = longclip_stretch(raw["positional_embedding"], dtype=STRETCH_DTYPES[stretch_precision])
         raw["positional_embedding"], raw["positional_embedding_res"] = table, table.clone()
     reset = mode == "longclip" and stretched
     if reset:
@@ -179,7 +187,7 @@ def load_trainable(spec: str | os.PathLike[str], mode: str) -> tuple[TrainableCl
     embeddings = clip.text_model.embeddings
     embeddings.position_embedding = SplitPositions(raw["positional_embedding"], raw["positional_embedding_res"])
     model = TrainableClip(clip.float().train(), arch)
-    return model, InitReport(source, layout, stretched, reset)
+    return model, InitReport(source, layout, stretched, reset, stretch_precision if stretched else "none")
 
 
 def freeze_positions(model: TrainableClip, freeze: bool) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmscore.errors import InputError
+from mmscore.errors import ConfigError, InputError
 from mmscore.training.data import first_sentence
 from mmscore.training.distributed import gather_with_grad
 from mmscore.training.losses import SpecsLoss, SpecsWeights, longclip_loss
@@ -37,6 +37,10 @@ class SpecsRecipe:
     @property
     def freeze_positions(self) -> bool:
         return not self.train_frozen_positions
+
+    def init_options(self) -> dict[str, Any]:
+        """Keywords for ``load_trainable`` (SPECS starts from a Long-CLIP checkpoint: nothing to stretch)."""
+        return {}
 
     def check_row(self, row: dict[str, Any], index: int) -> bool:
         """Rows with a chain of at least two captions and a negative for each step train (the
@@ -76,12 +80,20 @@ class LongClipRecipe:
     components: int = 32
     label_smoothing: float = 0.1
     short_weight: float = 1.0  # 0.1: Long-CLIP's first release (4e6f5da)
+    stretch_precision: str = "fp32"  # fp16: the 77 → 248 table as load_from_clip computes it on a GPU
 
     name = "longclip"
     init_mode = "longclip"
     columns = ("image", "caption")
     list_columns = ()
     freeze_positions = True
+
+    def __post_init__(self) -> None:
+        if self.stretch_precision not in ("fp32", "fp16"):
+            raise ConfigError(f"--stretch-precision must be fp32 or fp16, got {self.stretch_precision!r}")
+
+    def init_options(self) -> dict[str, Any]:
+        return {"stretch_precision": self.stretch_precision}
 
     def check_row(self, row: dict[str, Any], index: int) -> bool:
         text = str(row["caption"])
@@ -107,4 +119,4 @@ class LongClipRecipe:
 
     def settings(self) -> dict[str, Any]:
         return {"pca_components": self.components, "label_smoothing": self.label_smoothing,
-                "short_weight": self.short_weight}
+                "short_weight": self.short_weight, "stretch_precision": self.stretch_precision}

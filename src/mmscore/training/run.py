@@ -63,7 +63,7 @@ def run_training(recipe: Any, init: str, data: str | os.PathLike[str], out_dir: 
     prepare_outputs([out / name for name in ("model.pt", "model.json", "log.csv", "eval.csv")],
                     [init, data, eval_data])
     rows, skipped = usable_rows(read_rows(data, recipe.columns, recipe.list_columns), recipe, str(data))
-    model, report = load_trainable(init, recipe.init_mode)
+    model, report = load_trainable(init, recipe.init_mode, **recipe.init_options())
     evaluator = None
     if eval_data:
         from mmscore.training.evaluate import load_evaluator

@@ -95,6 +95,8 @@ def longclip_command(
     short_weight: Annotated[float, typer.Option("--short-weight", help="Weight of the short-caption loss "
                                                 "(0.1: Long-CLIP's first release).")] = 1.0,
     components: Annotated[int, typer.Option("--pca-components", min=1, help="Primary components kept.")] = 32,
+    stretch_precision: Annotated[str, typer.Option("--stretch-precision", help="Precision of the 77→248 "
+                                                   "stretch: fp32, or fp16 as load_from_clip on a GPU.")] = "fp32",
 ) -> None:
     """Long-CLIP: stretch a 77-token CLIP to 248 positions (or continue a Long-CLIP checkpoint) and
     train long + short (PCA-32) symmetric losses with label smoothing 0.1, features gathered
@@ -103,7 +105,7 @@ def longclip_command(
     args = dict(locals())
     from mmscore.training.recipes import LongClipRecipe
 
-    recipe = LongClipRecipe(components=components, short_weight=short_weight)
+    recipe = LongClipRecipe(components=components, short_weight=short_weight, stretch_precision=stretch_precision)
     _run(recipe, args)
 
 
