@@ -66,3 +66,16 @@ def test_train_longclip_stretch_precision_is_recorded_and_checked(clip77_ckpt, r
     assert main([*args, "-o", str(tmp_path / "half"), "--stretch-precision", "fp16"]) == 0, capsys.readouterr().err
     card = json.loads((tmp_path / "half" / "model.json").read_text())
     assert card["init"]["stretch_precision"] == "fp16" and card["recipe_settings"]["stretch_precision"] == "fp16"
+
+
+def test_train_specs_records_the_training_resize(longclip_ckpt, rows, tmp_path, capsys):
+    data = write_table(rows[:8], tmp_path / "data")
+    code = main(["train", "specs", "--init", str(longclip_ckpt), "--data", str(data), "-o", str(tmp_path / "out"),
+                 "--batch-size", "8", "--accumulation", "1", "--epochs", "1", "--workers", "0",
+                 "--train-resize", "tensor"])
+    assert code == 0, capsys.readouterr().err
+    card = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert card["settings"]["train_resize"] == "tensor"
+    code = main(["train", "specs", "--init", str(longclip_ckpt), "--data", str(data), "-o", str(tmp_path / "bad"),
+                 "--train-resize", "torchvision"])
+    assert code == 2 and "pil, tensor" in capsys.readouterr().err

@@ -14,8 +14,9 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from mmscore.errors import InputError, MediaError
-from mmscore.models.preprocess import ClipImageTransform, to_pil
+from mmscore.models.preprocess import to_pil
 from mmscore.models.tokenizer import default_tokenizer
+from mmscore.training.transforms import training_transform
 
 TextPicker = Callable[[dict[str, Any], np.random.Generator], list[str]]
 
@@ -52,9 +53,10 @@ def read_rows(path: str | os.PathLike[str], columns: Sequence[str], list_columns
 class TrainingData(Dataset):
     """Item i = (normalised pixels, texts chosen by ``pick`` with a generator seeded by (seed, epoch, i))."""
 
-    def __init__(self, rows: Sequence[dict], image_size: int, pick: TextPicker, seed: int = 0) -> None:
+    def __init__(self, rows: Sequence[dict], image_size: int, pick: TextPicker, seed: int = 0,
+                 resize: str = "pil") -> None:
         self.rows, self.pick, self.seed = rows, pick, seed
-        self.transform = ClipImageTransform(image_size)
+        self.transform = training_transform(resize, image_size)
         self.epoch = 0
 
     def __len__(self) -> int:

@@ -33,6 +33,7 @@ from mmscore.training.distributed import (
 from mmscore.training.logs import TrainLog
 from mmscore.training.model import TrainableClip, freeze_positions
 from mmscore.training.optim import CosineSchedule, build_optimizer
+from mmscore.training.transforms import TRAIN_RESIZES
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,17 @@ class TrainSettings:
     save_every: int = 1000
     eval_every: int = 0
     schedule_offset: int = 0  # 1: SPECS' first scheduler call at t=1
+    train_resize: str = "pil"  # tensor: SPECS train_spec.py's uint8 bicubic resize without antialiasing
     device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.train_resize not in TRAIN_RESIZES:
+            raise ConfigError(f"--train-resize must be one of {', '.join(TRAIN_RESIZES)}, got {self.train_resize!r}")
 
     def identity(self) -> dict[str, Any]:
         """What must not change between a run and its resumption."""
         keep = ("epochs", "batch_size", "accumulation", "lr", "weight_decay", "warmup", "seed", "precision",
-                "schedule_offset")
+                "schedule_offset", "train_resize")
         return {k: getattr(self, k) for k in keep}
 
 
@@ -243,7 +249,7 @@ def _run(model: TrainableClip, rows: Sequence[dict], recipe: Any, settings: Trai
     step = _start(loop, resume, out_dir)
     loop.train_log = TrainLog(out_dir / "log.csv", ctx.is_main, step if resume else None)
     loop.eval_log = TrainLog(out_dir / "eval.csv", ctx.is_main, step if resume else None)
-    data = TrainingData(rows, model.arch.image_size, recipe.pick, settings.seed)
+    data = TrainingData(rows, model.arch.image_size, recipe.pick, settings.seed, settings.train_resize)
     if evaluate is not None and step == 0:  # the starting point (and a bad held-out set fails before training)
         loop.eval_log.write(0, _maybe_evaluate(evaluate, model, ctx))
     start, last = time.perf_counter(), {}

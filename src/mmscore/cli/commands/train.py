@@ -70,6 +70,9 @@ def specs_command(
     train_frozen_positions: Annotated[bool, typer.Option(
         "--train-frozen-positions", help="As train_spec.py: also train positional_embedding (Long-CLIP keeps "
         "it frozen; off by default).")] = False,
+    train_resize: Annotated[str, typer.Option(
+        "--train-resize", help="Training image resize: pil (the scoring pipeline) or tensor (as train_spec.py: "
+        "uint8 bicubic without antialiasing).")] = "pil",
 ) -> None:
     """SPECS: InfoNCE + detail and negative hinges on chunk chains, from a Long-CLIP checkpoint.
 
