@@ -104,7 +104,7 @@ class InitReport:
     layout: str  # "longclip" or "clip"
     stretched: bool
     logit_scale_reset: bool
-    stretch_precision: str = "fp32"
+    stretch_precision: str = "none"  # fp32 | fp16 when stretched
 
 
 def _read_openai_layout(spec: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], str]:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mmscore.errors import ConfigError
 from mmscore.metrics.clip_scores import specificity_pairs
 from mmscore.models.encoding import encode_texts
 from mmscore.models.hub import demo_checkpoint_path
@@ -67,7 +68,7 @@ def held_out_rows(count: int = 400) -> list[dict[str, Any]]:
     seeds = range(HELD_OUT_FIRST_SEED, HELD_OUT_FIRST_SEED + 4 * count)
     rows = chain_rows(seeds, min_objects=2, shape_scale=SHAPE_SCALE)[:count]
     if len(rows) < count:
-        raise ValueError(f"only {len(rows)} held-out scenes with 2-3 shapes, asked for {count}")
+        raise ConfigError(f"only {len(rows)} held-out scenes with 2-3 shapes, asked for {count}")
     return rows
 
 
