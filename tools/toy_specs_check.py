@@ -8,7 +8,7 @@ uses the same defaults). A run of one epoch over 3,200 scenes (200 steps of batc
 
     python tools/toy_specs_check.py                                   # start, SPECS 1/2/2 and control
     python tools/toy_specs_check.py --runs specs --weights 1,8,0.8 --seed 1
-    python tools/toy_specs_check.py --runs specs,control --epochs 1 --lr 1e-5
+    python tools/toy_specs_check.py --runs specs,control --epochs 2 --lr 1e-5
 """
 
 from __future__ import annotations

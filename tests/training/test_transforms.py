@@ -53,4 +53,3 @@ def test_training_data_uses_the_chosen_resize_and_bad_names_are_refused():
     assert torch.equal(pixels, expected)
     with pytest.raises(ConfigError, match="pil, tensor"):
         TrainSettings(train_resize="torchvision")
-
