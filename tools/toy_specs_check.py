@@ -56,9 +56,10 @@ def main() -> None:
     run = ToyFineTune(SpecsWeights(contrastive, detail, negative, args.epsilon), lr=args.lr, epochs=args.epochs,
                       batch=args.batch, warmup=args.warmup, seed=args.seed, train_scenes=args.train_scenes,
                       max_steps=args.max_steps)
+    names = args.runs.split(",")
     held_out = held_out_rows(args.held_out)
-    rows = training_rows(run.train_scenes)
-    for name in args.runs.split(","):
+    rows = training_rows(run.train_scenes) if set(names) - {"start"} else []
+    for name in names:
         began = time.perf_counter()
         this = run.control() if name == "control" else run
         model = demo_model() if name == "start" else fine_tune(this, rows)

@@ -11,12 +11,15 @@ from mmscore.models.encoding import encode_image_sources, encode_texts, truncate
 
 def evaluate_specificity(
     encoder: Any, dataset: SpecificitySet, batch_size: int = 64, workers: int = 2, legacy_mask: bool = False,
+    keep_similarities: bool = False,
 ) -> dict[str, Any]:
     """Cosines of every caption and negative with its image, then the SPECS Pos/Neg/Avg (percent).
 
     All texts are encoded in one batched pass (the SPECS script goes one sample at a time);
     texts longer than the context are truncated with EOT kept, where ``longclip.tokenize``
     without ``truncate`` would raise — the count is reported as ``n_truncated``.
+    ``keep_similarities`` adds the per-image cosine lists (``positive_sims``, ``negative_sims``),
+    so a breakdown of the same comparisons needs no second encoding.
     """
     flat_pos = [c for caps in dataset.captions for c in caps]
     flat_neg = [c for negs in dataset.negatives for c in negs]
@@ -39,4 +42,5 @@ def evaluate_specificity(
         "n_skipped": result.n_skipped,
         "n_truncated": truncated_count(encoder) - truncated_before,
         **result.as_percent(),
+        **({"positive_sims": pos_sims, "negative_sims": neg_sims} if keep_similarities else {}),
     }

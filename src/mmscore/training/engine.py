@@ -33,7 +33,7 @@ from mmscore.training.distributed import (
 from mmscore.training.logs import TrainLog
 from mmscore.training.model import TrainableClip, freeze_positions
 from mmscore.training.optim import CosineSchedule, build_optimizer
-from mmscore.training.transforms import TRAIN_RESIZES
+from mmscore.training.transforms import check_train_resize
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class TrainSettings:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        if self.train_resize not in TRAIN_RESIZES:
-            raise ConfigError(f"--train-resize must be one of {', '.join(TRAIN_RESIZES)}, got {self.train_resize!r}")
+        check_train_resize(self.train_resize)
 
     def identity(self) -> dict[str, Any]:
         """What must not change between a run and its resumption."""

@@ -4,6 +4,7 @@ SPECS Pos/Neg/Avg and text↔image R@1 (each image's longest caption)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from mmscore.evaluation.datasets import RetrievalSet, SpecificitySet, load_specificity_set
@@ -27,18 +28,26 @@ def retrieval_view(dataset: SpecificitySet) -> RetrievalSet:
     return RetrievalSet(dataset.name, dataset.images, names, captions, list(range(len(captions))))
 
 
-def specificity_evaluator(dataset: SpecificitySet, batch_size: int = 64) -> Evaluator:
+Breakdown = Callable[[list[list[float]], list[list[float]]], dict[str, Any]]
+
+
+def specificity_evaluator(dataset: SpecificitySet, batch_size: int = 64,
+                          breakdown: Breakdown | None = None) -> Evaluator:
+    """Pos/Neg/Avg and R@1 of a model on ``dataset``; ``breakdown`` (positive and negative cosines per
+    image → more results) adds to them from the same encoding."""
     from mmscore.evaluation.retrieval import evaluate_retrieval
     from mmscore.evaluation.specificity import evaluate_specificity
 
     retrieval = retrieval_view(dataset)
 
-    def evaluate(model: TrainableClip) -> dict[str, float]:
+    def evaluate(model: TrainableClip) -> dict[str, Any]:
         encoder = training_encoder(model, batch_size)
-        spec: dict[str, Any] = evaluate_specificity(encoder, dataset, batch_size=batch_size, workers=0)
+        spec: dict[str, Any] = evaluate_specificity(encoder, dataset, batch_size=batch_size, workers=0,
+                                                    keep_similarities=breakdown is not None)
         ret = evaluate_retrieval(encoder, retrieval, ks=(1,), batch_size=batch_size, workers=0)
+        extra = breakdown(spec["positive_sims"], spec["negative_sims"]) if breakdown is not None else {}
         return {"pos": spec["Pos"], "neg": spec["Neg"], "avg": spec["Avg"],
-                "t2i_r1": ret["t2i_R@1"], "i2t_r1": ret["i2t_R@1"]}
+                "t2i_r1": ret["t2i_R@1"], "i2t_r1": ret["i2t_R@1"], **extra}
 
     return evaluate
 

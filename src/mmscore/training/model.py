@@ -162,6 +162,12 @@ def _build_clip(raw: dict[str, torch.Tensor]) -> tuple[Any, ClipArchitecture]:
 STRETCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 
 
+def check_stretch_precision(value: str) -> str:
+    if value not in STRETCH_DTYPES:
+        raise ConfigError(f"--stretch-precision must be fp32 or fp16, got {value!r}")
+    return value
+
+
 def load_trainable(spec: str | os.PathLike[str], mode: str,
                    stretch_precision: str = "fp32") -> tuple[TrainableClip, InitReport]:
     """Read ``spec`` for ``mode`` ("specs": a Long-CLIP/SPECS checkpoint, kept as is; "longclip": a
@@ -171,8 +177,7 @@ def load_trainable(spec: str | os.PathLike[str], mode: str,
     layouts are errors naming the keys expected."""
     if mode not in ("specs", "longclip"):
         raise ConfigError(f"unknown training mode {mode!r}")
-    if stretch_precision not in STRETCH_DTYPES:
-        raise ConfigError(f"stretch precision must be fp32 or fp16, got {stretch_precision!r}")
+    check_stretch_precision(stretch_precision)
     raw, source = _read_openai_layout(spec)
     raw = {k: v.float() for k, v in raw.items()}
     layout = _check_layout(raw, source, mode)

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmscore.errors import ConfigError, InputError
+from mmscore.errors import InputError
 from mmscore.training.data import first_sentence
 from mmscore.training.distributed import gather_with_grad
 from mmscore.training.losses import SpecsLoss, SpecsWeights, longclip_loss
+from mmscore.training.model import check_stretch_precision
 
 
 @dataclass
@@ -89,8 +90,7 @@ class LongClipRecipe:
     freeze_positions = True
 
     def __post_init__(self) -> None:
-        if self.stretch_precision not in ("fp32", "fp16"):
-            raise ConfigError(f"--stretch-precision must be fp32 or fp16, got {self.stretch_precision!r}")
+        check_stretch_precision(self.stretch_precision)
 
     def init_options(self) -> dict[str, Any]:
         return {"stretch_precision": self.stretch_precision}

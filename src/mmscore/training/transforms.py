@@ -58,10 +58,13 @@ class TensorResizeTransform:
         return torch.stack([self.one(t) for t in tensors])
 
 
+def check_train_resize(resize: str) -> str:
+    if resize not in TRAIN_RESIZES:
+        raise ConfigError(f"--train-resize must be one of {', '.join(TRAIN_RESIZES)}, got {resize!r}")
+    return resize
+
+
 def training_transform(resize: str, size: int) -> Callable[[Any], torch.Tensor]:
     """"pil": the scoring pipeline; "tensor": ``train_spec.py``'s."""
-    if resize == "pil":
-        return ClipImageTransform(size)
-    if resize == "tensor":
-        return TensorResizeTransform(size)
-    raise ConfigError(f"train resize must be one of {', '.join(TRAIN_RESIZES)}, got {resize!r}")
+    check_train_resize(resize)
+    return ClipImageTransform(size) if resize == "pil" else TensorResizeTransform(size)
